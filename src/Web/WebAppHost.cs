@@ -1,0 +1,35 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Web;
+
+/// <summary>Builds the MVC dashboard host. It declares intent only: no executor slice is registered here.</summary>
+public static class WebAppHost
+{
+    public const string DefaultUrls = "http://localhost:3000";
+
+    /// <summary>The web's service registrations; the architecture test builds this same container.</summary>
+    public static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = SentinelSettings.FromConfiguration(configuration);
+        services.TryAddSingleton(settings);
+        services.AddSentinelFeatures(HostRole.Web, settings.ConnectionString);
+        services.AddControllersWithViews();
+        WebModules.ConfigureServices(services, configuration, settings);
+    }
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["urls"]))
+            builder.WebHost.UseUrls(DefaultUrls);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        configure?.Invoke(builder);
+        ConfigureServices(builder.Services, builder.Configuration);
+
+        var app = builder.Build();
+        WebModules.Map(app);
+        return app;
+    }
+}

@@ -1,0 +1,3 @@
+using Sentinel.Worker;
+
+return await WorkerCli.RunAsync(args);

@@ -1,0 +1,63 @@
+using MediatR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sentinel.Features.Database;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Worker;
+
+/// <summary>Builds the worker host: control-plane API + hosted scheduler, all executor slices registered.</summary>
+public static class WorkerHost
+{
+    public const string DefaultUrls = "http://localhost:8081";
+
+    /// <summary>The worker's service registrations; the architecture test builds this same container.</summary>
+    public static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = SentinelSettings.FromConfiguration(configuration);
+        services.TryAddSingleton(settings);
+        services.AddSentinelFeatures(HostRole.Worker, settings.ConnectionString);
+        WorkerModules.ConfigureServices(services, configuration, settings);
+    }
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["urls"]))
+            builder.WebHost.UseUrls(DefaultUrls);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        configure?.Invoke(builder);
+        ConfigureServices(builder.Services, builder.Configuration);
+
+        var app = builder.Build();
+        WorkerModules.Map(app);
+        return app;
+    }
+
+    public static async Task<int> ServeAsync(string[] args)
+    {
+        var app = Build(args);
+        using (var scope = app.Services.CreateScope())
+        {
+            var result = await scope.ServiceProvider.GetRequiredService<IMediator>()
+                .Send(new ApplyMigrations.Command(ApplyMigrations.DefaultDirectory()));
+            app.Logger.LogInformation("migrations: {Applied} applied, {Skipped} already up to date", result.Applied.Count, result.AlreadyApplied.Count);
+        }
+        await app.RunAsync();
+        return WorkerCli.ExitOk;
+    }
+
+    public static async Task<ApplyMigrations.Result> MigrateAsync(CancellationToken ct)
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var services = new ServiceCollection();
+        services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error));
+        services.AddSingleton<IConfiguration>(configuration);
+        var settings = SentinelSettings.FromConfiguration(configuration);
+        services.AddSentinelFeatures(HostRole.Worker, settings.ConnectionString);
+        await using var provider = services.BuildServiceProvider();
+        using var scope = provider.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<IMediator>()
+            .Send(new ApplyMigrations.Command(ApplyMigrations.DefaultDirectory()), ct);
+    }
+}

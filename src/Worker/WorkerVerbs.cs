@@ -1,0 +1,9 @@
+namespace Sentinel.Worker;
+
+/// <summary>Registers the verbs of feature areas beyond serve/migrate. One line per area.</summary>
+internal static class WorkerVerbs
+{
+    public static void Register()
+    {
+    }
+}
