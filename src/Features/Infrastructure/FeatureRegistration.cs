@@ -36,6 +36,15 @@ public static class FeatureRegistration
             .AsImplementedInterfaces()
             .WithScopedLifetime());
 
+        if (role == HostRole.Worker)
+        {
+            services.Scan(scan => scan
+                .FromAssemblyOf<Db>()
+                .AddClasses(c => c.AssignableTo<Scheduling.IJobExecutor>(), publicOnly: false)
+                .As<Scheduling.IJobExecutor>()
+                .WithScopedLifetime());
+        }
+
         return services;
     }
 
