@@ -13,6 +13,13 @@ public static class JobTypes
 
     public static bool IsKnown(string? jobType) => jobType is not null && All.Contains(jobType);
 
+    /// <summary>Type-specific config rules; each job type owns its validator next to its executor's slices.</summary>
+    public static IEnumerable<(string Field, string Message)> ValidateConfig(string jobType, JsonObject config) => jobType switch
+    {
+        GraphIngest => Ingestion.GraphIngestConfig.Validate(config),
+        _ => [],
+    };
+
     /// <summary>Parses a job config: null/empty means {}; anything but a JSON object is an error message.</summary>
     public static (JsonObject? Config, string? Error) ParseConfig(string? json)
     {
