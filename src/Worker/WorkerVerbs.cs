@@ -5,5 +5,6 @@ internal static class WorkerVerbs
 {
     public static void Register()
     {
+        WorkerCli.AddVerb("cron", CronVerb.RunAsync);
     }
 }
