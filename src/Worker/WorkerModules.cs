@@ -8,6 +8,7 @@ internal static class WorkerModules
 {
     public static void ConfigureServices(IServiceCollection services, IConfiguration configuration, SentinelSettings settings)
     {
+        Sentinel.Features.Ingestion.IngestionRegistration.AddGraphIngestion(services, settings);
     }
 
     public static void Map(WebApplication app)

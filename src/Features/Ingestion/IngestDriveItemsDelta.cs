@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Dapper;
+using FluentValidation;
+using Sentinel.Features.Graph;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Ingestion;
+
+/// <summary>
+/// The full drive-item inventory by /drives/{id}/root/delta, one delta partition per drive, several drives at
+/// once. Per page (one transaction with the page's nextLink): binary COPY into a staging table, set-based merge,
+/// deleted facet → deleted_at (descendants, permissions and grants too), and paths recomputed set-based for the
+/// subtrees whose name or parent changed (delta never returns paths, and a folder rename does not re-emit its
+/// children). Items changed since their last permission scan, or flagged with sharedChanged, become
+/// permissions_dirty.
+/// </summary>
+public static class IngestDriveItemsDelta
+{
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null, IReadOnlyList<string>? DriveIds = null)
+        : IExecutorRequest<Result>;
+
+    public sealed record Result(int Drives, int Pages, long Items, int DrivesResynced, int DrivesNotFound, long LiveItems, long DeletedItems);
+
+    internal sealed class Validator : AbstractValidator<Command>;
+
+    public static readonly IReadOnlyDictionary<string, string> PreferHeaders = new Dictionary<string, string>
+    {
+        ["Prefer"] = "deltashowremovedasdeleted, deltatraversepermissiongaps, deltashowsharingchanges, hierarchicalsharing",
+    };
+
+    private const string DrivesSql = """
+        SELECT d.id, d.site_id AS SiteId, s.web_url AS SiteUrl FROM msgraph_drives d LEFT JOIN msgraph_sites s ON s.id = d.site_id
+        WHERE d.deleted_at IS NULL ORDER BY d.id
+        """;
+
+    private const string PageSql = """
+        -- Items whose path must be (re)computed: new, revived, renamed, moved, or still without a path.
+        CREATE TEMP TABLE moved ON COMMIT DROP AS
+        SELECT s.id FROM stage_items s LEFT JOIN msgraph_drive_items i ON i.id = s.id
+        WHERE NOT s.removed AND (i.id IS NULL OR i.path IS NULL OR i.deleted_at IS NOT NULL
+              OR i.name IS DISTINCT FROM s.raw->>'name' OR i.parent_id IS DISTINCT FROM s.raw->'parentReference'->>'id');
+
+        INSERT INTO msgraph_drive_items AS t (id, drive_id, name, web_url, parent_id, is_folder, size, mime_type, file_hash_sha1,
+            created_dt, modified_dt, created_by_user_id, last_modified_by_user_id, synced_at, deleted_at, raw, is_root, c_tag, permissions_dirty)
+        SELECT s.id, @DriveId, s.raw->>'name', s.raw->>'webUrl', s.raw->'parentReference'->>'id', (s.raw ? 'folder' OR s.raw ? 'root'),
+               (s.raw->>'size')::bigint, s.raw->'file'->>'mimeType', s.raw->'file'->'hashes'->>'sha1Hash',
+               (s.raw->>'createdDateTime')::timestamptz, (s.raw->>'lastModifiedDateTime')::timestamptz,
+               s.raw->'createdBy'->'user'->>'id', s.raw->'lastModifiedBy'->'user'->>'id', @Now, NULL, s.raw, s.raw ? 'root', s.raw->>'cTag',
+               lower(COALESCE(s.raw->>'@microsoft.graph.sharedChanged', '')) = 'true'
+        FROM stage_items s WHERE NOT s.removed
+        ON CONFLICT (id) DO UPDATE SET
+            drive_id = EXCLUDED.drive_id, name = EXCLUDED.name, web_url = EXCLUDED.web_url, parent_id = EXCLUDED.parent_id,
+            is_folder = EXCLUDED.is_folder, size = EXCLUDED.size, mime_type = EXCLUDED.mime_type, file_hash_sha1 = EXCLUDED.file_hash_sha1,
+            created_dt = EXCLUDED.created_dt, modified_dt = EXCLUDED.modified_dt, created_by_user_id = EXCLUDED.created_by_user_id,
+            last_modified_by_user_id = EXCLUDED.last_modified_by_user_id, synced_at = EXCLUDED.synced_at, deleted_at = NULL,
+            raw = EXCLUDED.raw, is_root = EXCLUDED.is_root, c_tag = EXCLUDED.c_tag,
+            permissions_dirty = t.permissions_dirty OR EXCLUDED.permissions_dirty OR t.deleted_at IS NOT NULL OR t.raw IS DISTINCT FROM EXCLUDED.raw
+        WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.drive_id <> EXCLUDED.drive_id
+           OR (@Sweep AND t.synced_at < @RoundStart);
+
+        INSERT INTO msgraph_drive_items AS t (id, drive_id, name, parent_id, is_folder, synced_at, deleted_at, raw)
+        SELECT s.id, @DriveId, s.raw->>'name', s.raw->'parentReference'->>'id', s.raw ? 'folder', @Now, @Now, s.raw
+        FROM stage_items s WHERE s.removed
+        ON CONFLICT (id) DO UPDATE SET deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at), synced_at = EXCLUDED.synced_at
+        WHERE t.deleted_at IS NULL OR (@Sweep AND t.synced_at < @RoundStart);
+
+        -- A deleted folder takes its live descendants, and every deleted item its permissions and grants.
+        WITH RECURSIVE gone AS (
+            SELECT s.id FROM stage_items s WHERE s.removed
+            UNION
+            SELECT c.id FROM gone JOIN msgraph_drive_items c ON c.parent_id = gone.id
+            WHERE c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_items x WHERE x.id = c.id AND NOT x.removed)
+        ), items AS (
+            UPDATE msgraph_drive_items i SET deleted_at = @Now, synced_at = @Now
+            FROM gone WHERE i.id = gone.id AND i.deleted_at IS NULL
+        ), perms AS (
+            UPDATE msgraph_drive_item_permissions p SET deleted_at = @Now, synced_at = @Now
+            FROM gone WHERE p.item_id = gone.id AND p.deleted_at IS NULL
+        )
+        UPDATE msgraph_drive_item_permission_grants g SET deleted_at = @Now, synced_at = @Now
+        FROM gone WHERE g.item_id = gone.id AND g.deleted_at IS NULL;
+
+        -- Paths: from each topmost moved item (its parent's path is settled) down through its live subtree.
+        WITH RECURSIVE tops AS (
+            SELECT i.id,
+                   CASE WHEN i.is_root THEN '/'
+                        WHEN p.path IS NULL OR p.deleted_at IS NOT NULL THEN NULL
+                        WHEN p.path = '/' THEN '/' || i.name
+                        ELSE p.path || '/' || i.name END AS path
+            FROM moved m JOIN msgraph_drive_items i ON i.id = m.id
+            LEFT JOIN msgraph_drive_items p ON p.id = i.parent_id
+            WHERE NOT EXISTS (SELECT 1 FROM moved m2 WHERE m2.id = i.parent_id)
+        ), tree AS (
+            SELECT id, path, 0 AS depth FROM tops WHERE path IS NOT NULL
+            UNION ALL
+            SELECT c.id, CASE WHEN t.path = '/' THEN '/' || c.name ELSE t.path || '/' || c.name END, t.depth + 1
+            FROM tree t JOIN msgraph_drive_items c ON c.parent_id = t.id AND c.deleted_at IS NULL AND NOT c.is_root
+            WHERE t.depth < 1000
+        )
+        -- An item reachable from two tops (a moved folder above a moved item) takes the path derived from the higher one.
+        UPDATE msgraph_drive_items d SET path = x.path
+        FROM (SELECT DISTINCT ON (id) id, path FROM tree ORDER BY id, depth DESC) x
+        WHERE d.id = x.id AND d.path IS DISTINCT FROM x.path;
+        """;
+
+    private const string SweepSql = """
+        WITH gone AS (
+            UPDATE msgraph_drive_items i SET deleted_at = @Now
+            WHERE i.drive_id = @DriveId AND i.deleted_at IS NULL AND i.synced_at < @RoundStart
+            RETURNING i.id
+        ), perms AS (
+            UPDATE msgraph_drive_item_permissions p SET deleted_at = @Now, synced_at = @Now
+            FROM gone WHERE p.item_id = gone.id AND p.deleted_at IS NULL
+        )
+        UPDATE msgraph_drive_item_permission_grants g SET deleted_at = @Now, synced_at = @Now
+        FROM gone WHERE g.item_id = gone.id AND g.deleted_at IS NULL;
+        """;
+
+    private sealed record DriveRow(string Id, string? SiteId, string? SiteUrl);
+
+    internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
+    {
+        public async Task<Result> Handle(Command request, CancellationToken ct)
+        {
+            var options = request.Options ?? new GraphIngestOptions();
+            var run = request.Run ?? new IngestRun(clock.GetUtcNow());
+            List<DriveRow> drives;
+            await using (var connection = await db.OpenAsync(ct))
+                drives = (await connection.QueryAsync<DriveRow>(new CommandDefinition(DrivesSql, cancellationToken: ct))).ToList();
+            drives = drives.Where(d => d.SiteId is null ? options.IncludeOneDrive : options.SiteInScope(d.SiteUrl))
+                .Where(d => request.DriveIds is null || request.DriveIds.Contains(d.Id))
+                .ToList();
+
+            int pages = 0, resynced = 0, notFound = 0;
+            long items = 0;
+            await Parallel.ForEachAsync(drives, new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct },
+                async (drive, token) =>
+                {
+                    var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders);
+                    var round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
+                        async (c, tx, value, ctx, t) =>
+                        {
+                            var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e));
+                            await Staging.CopyAsync(c, "stage_items", rows.Values, t);
+                            await c.ExecuteAsync(new CommandDefinition(PageSql,
+                                new { DriveId = drive.Id, ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: t));
+                            run.Add("items", rows.Count);
+                            return rows.Count;
+                        },
+                        (c, tx, ctx, t) => ctx.Sweep
+                            ? c.ExecuteAsync(new CommandDefinition(SweepSql, new { DriveId = drive.Id, ctx.Now, ctx.RoundStart }, tx, cancellationToken: t))
+                            : Task.CompletedTask,
+                        token);
+                    Interlocked.Add(ref pages, round.Pages);
+                    Interlocked.Add(ref items, round.Items);
+                    if (round.Resynced) Interlocked.Increment(ref resynced);
+                    if (round.NotFound) Interlocked.Increment(ref notFound);
+                    run.Add("drives_done", 1);
+                });
+
+            await using var conn = await db.OpenAsync(ct);
+            var counts = await conn.QuerySingleAsync<(long Live, long Deleted)>(new CommandDefinition(
+                "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM msgraph_drive_items", cancellationToken: ct));
+            return new Result(drives.Count, pages, items, resynced, notFound, counts.Live, counts.Deleted);
+        }
+    }
+}
