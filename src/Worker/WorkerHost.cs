@@ -42,6 +42,12 @@ public static class WorkerHost
             var result = await scope.ServiceProvider.GetRequiredService<IMediator>()
                 .Send(new ApplyMigrations.Command(ApplyMigrations.DefaultDirectory()));
             app.Logger.LogInformation("migrations: {Applied} applied, {Skipped} already up to date", result.Applied.Count, result.AlreadyApplied.Count);
+            if (app.Configuration["SENTINEL_SEED_JOBS"] is not ("0" or "false"))
+            {
+                var seeded = await scope.ServiceProvider.GetRequiredService<IMediator>()
+                    .Send(new Sentinel.Features.Setup.SeedDefaultJobs.Command(TimeSpan.FromSeconds(20)));
+                if (seeded.Seeded) app.Logger.LogInformation("first run: seeded {Count} default jobs (graph_ingest every 5 minutes, first run in 20 s)", seeded.JobIds.Count);
+            }
         }
         await app.RunAsync();
         return WorkerCli.ExitOk;
