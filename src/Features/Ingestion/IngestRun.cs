@@ -18,6 +18,8 @@ public sealed class IngestRun(DateTimeOffset startedAt, IRunProgress? progress =
     public GraphCallStats Graph { get; } = new();
     public IRunProgress? Progress { get; } = progress;
     public string Phase { get; set; } = "";
+    /// <summary>Minimum time between progress writes (tests use zero to observe every page).</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     public void Add(string counter, long by) => _counters.AddOrUpdate(counter, by, (_, v) => v + by);
     public long Get(string counter) => _counters.TryGetValue(counter, out var v) ? v : 0;
@@ -28,7 +30,7 @@ public sealed class IngestRun(DateTimeOffset startedAt, IRunProgress? progress =
         if (Progress is null) return;
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastReport);
-        if (!force && now - last < 250) return;
+        if (!force && now - last < (long)ReportInterval.TotalMilliseconds) return;
         if (Interlocked.CompareExchange(ref _lastReport, now, last) != last && !force) return;
         // Progress sinks are not required to be thread-safe: one report at a time, skip if one is running.
         if (force) await _reportLock.WaitAsync(ct);

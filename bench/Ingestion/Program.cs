@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Sentinel.Features.Database;
+using Sentinel.Features.Graph;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Ingestion;
+
+// Ingestion benchmark against a running tenant simulator (started by bench/Ingestion/run.sh, out of process so
+// that this process's memory is the worker's alone).
+//   BENCH_DATABASE_URL  postgres server URL (a database "sentinel_bench_ingest" is recreated on it)
+//   SIM_BASE_URL        e.g. https://127.0.0.1:5601   SIM_CA_FILE  the simulator's ca.pem
+//   BENCH_PERMISSION_FILES  files for the permission-scan measurement (default 200000)
+var simBase = Environment.GetEnvironmentVariable("SIM_BASE_URL") ?? throw new InvalidOperationException("SIM_BASE_URL is required");
+var ca = Environment.GetEnvironmentVariable("SIM_CA_FILE") ?? throw new InvalidOperationException("SIM_CA_FILE is required");
+var serverUrl = Environment.GetEnvironmentVariable("BENCH_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5503/postgres";
+var permFiles = int.Parse(Environment.GetEnvironmentVariable("BENCH_PERMISSION_FILES") ?? "200000");
+var tenant = Environment.GetEnvironmentVariable("ENTRA_TENANT_ID") ?? "8f2a4c1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b";
+var clientId = Environment.GetEnvironmentVariable("ENTRA_CLIENT_ID") ?? "3c9e1d2f-7a8b-4c5d-8e9f-0a1b2c3d4e5f";
+var secret = Environment.GetEnvironmentVariable("ENTRA_CLIENT_SECRET") ?? "sim-secret";
+
+var server = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(serverUrl));
+await using (var admin = new NpgsqlConnection(server.ConnectionString))
+{
+    await admin.OpenAsync();
+    await admin.ExecuteAsync("DROP DATABASE IF EXISTS sentinel_bench_ingest WITH (FORCE)");
+    await admin.ExecuteAsync("CREATE DATABASE sentinel_bench_ingest");
+}
+var connectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "sentinel_bench_ingest", MaxPoolSize = 64 }.ConnectionString;
+var settings = new SentinelSettings
+{
+    ConnectionString = connectionString, EntraInstance = simBase + "/", EntraTenantId = tenant, EntraClientId = clientId,
+    EntraClientSecret = secret, GraphBaseUrl = simBase + "/v1.0", CaFile = ca,
+};
+var services = new ServiceCollection();
+services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+services.AddSentinelFeatures(HostRole.Worker, connectionString);
+services.AddGraphIngestion(settings);
+await using var provider = services.BuildServiceProvider();
+
+async Task<T> Send<T>(IRequest<T> request)
+{
+    using var scope = provider.CreateScope();
+    return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request);
+}
+
+await Send(new ApplyMigrations.Command(Path.Combine(FindRoot(), "db", "init")));
+using var sim = TrustedHttp.CreateClient(ca);
+sim.BaseAddress = new Uri(simBase + "/");
+
+var rows = new List<string>();
+var peak = 0L;
+using var sampler = new Timer(_ => { var ws = Environment.WorkingSet; if (ws > peak) Interlocked.Exchange(ref peak, ws); }, null, 0, 100);
+
+async Task<(TimeSpan Elapsed, long Requests, long Ru, object Result)> Phase(string name, IngestRun run, Func<Task<object>> body)
+{
+    var r0 = run.Graph.Requests; var ru0 = run.Graph.ResourceUnits;
+    var sw = Stopwatch.StartNew();
+    var result = await body();
+    sw.Stop();
+    var p = (sw.Elapsed, run.Graph.Requests - r0, run.Graph.ResourceUnits - ru0, result);
+    Console.WriteLine($"{name}: {sw.Elapsed.TotalSeconds:F1}s requests={p.Item2} ru={p.Item3} {JsonSerializer.Serialize(result)}");
+    return p;
+}
+
+void Row(string name, (TimeSpan Elapsed, long Requests, long Ru, object Result) p, long units, string unitName)
+{
+    var u = Math.Max(1, units);
+    rows.Add($"| {name} | {p.Elapsed.TotalSeconds:F2} | {units:N0} {unitName} | {units / Math.Max(0.001, p.Elapsed.TotalSeconds):N0}/s | {p.Requests:N0} | {p.Ru:N0} | {p.Requests * 1000.0 / u:F1} | {p.Ru * 1000.0 / u:F1} |");
+}
+
+async Task<long> Count(string sql)
+{
+    await using var c = new NpgsqlConnection(connectionString);
+    return await c.ExecuteScalarAsync<long>(sql);
+}
+
+var options = new GraphIngestOptions { DriveConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_DRIVE_CONCURRENCY") ?? "8"),
+    PermissionConcurrency = 16, PermissionBatchSize = 1000, PermissionMaxFiles = permFiles };
+var full = new IngestRun(DateTimeOffset.UtcNow);
+Row("users (full)", await Phase("users", full, async () => await Send(new IngestUsersDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_users"), "users");
+Row("groups + members (full)", await Phase("groups", full, async () => await Send(new IngestGroupsDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_group_members"), "memberships");
+Row("sites (full)", await Phase("sites", full, async () => await Send(new IngestSites.Command(full))), await Count("SELECT count(*) FROM msgraph_sites"), "sites");
+Row("drives (full)", await Phase("drives", full, async () => await Send(new IngestDrives.Command(options, full))), await Count("SELECT count(*) FROM msgraph_drives"), "drives");
+var items = await Phase("drive items", full, async () => await Send(new IngestDriveItemsDelta.Command(options, full)));
+var itemCount = await Count("SELECT count(*) FROM msgraph_drive_items");
+Row("drive items (full)", items, itemCount, "items");
+var peakItems = Interlocked.Read(ref peak);
+var perm = await Phase("permissions", full, async () => await Send(new ScanPermissionsBatch.Command(options, full)));
+Row("permission scan", perm, ((ScanPermissionsBatch.Result)perm.Result).FilesScanned, "files");
+var peakFull = Interlocked.Read(ref peak);
+
+// Incremental after 1 % changes (mutations of items, folders, links, grants, memberships).
+var mutations = (int)(itemCount / 100);
+using (var r = await sim.PostAsJsonAsync("_sim/mutate", new { count = mutations, seed = 5 })) r.EnsureSuccessStatusCode();
+var incremental = new IngestRun(DateTimeOffset.UtcNow.AddMinutes(1));
+var incOptions = options with { PermissionMaxFiles = 0, PermissionRescanAfterHours = 24 * 365 };
+var total = Stopwatch.StartNew();
+Row("users (incremental)", await Phase("users", incremental, async () => await Send(new IngestUsersDelta.Command(incremental))), mutations, "mutations");
+Row("groups (incremental)", await Phase("groups", incremental, async () => await Send(new IngestGroupsDelta.Command(incremental))), mutations, "mutations");
+Row("sites (incremental)", await Phase("sites", incremental, async () => await Send(new IngestSites.Command(incremental))), mutations, "mutations");
+Row("drives (incremental)", await Phase("drives", incremental, async () => await Send(new IngestDrives.Command(incOptions, incremental))), mutations, "mutations");
+Row("drive items (incremental)", await Phase("drive items", incremental, async () => await Send(new IngestDriveItemsDelta.Command(incOptions, incremental))), mutations, "mutations");
+var deltaPhases = total.Elapsed;
+Row("permissions of dirty files (incremental)", await Phase("permissions", incremental, async () => await Send(new ScanPermissionsBatch.Command(incOptions, incremental))), mutations, "mutations");
+total.Stop();
+
+Console.WriteLine();
+Console.WriteLine($"drive items in db: {itemCount:N0}; peak working set: after drive items {peakItems / 1048576.0:F0} MB, after permission scan {peakFull / 1048576.0:F0} MB, overall {Interlocked.Read(ref peak) / 1048576.0:F0} MB");
+Console.WriteLine($"incremental after {mutations:N0} mutations: delta phases {deltaPhases.TotalSeconds:F1}s, including the dirty-permission scan {total.Elapsed.TotalSeconds:F1}s");
+Console.WriteLine();
+Console.WriteLine("| phase | seconds | units | rate | requests | est. RU | requests/1k units | RU/1k units |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+foreach (var row in rows) Console.WriteLine(row);
+return 0;
+
+static string FindRoot()
+{
+    for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        if (File.Exists(Path.Combine(d.FullName, "Sentinel.sln"))) return d.FullName;
+    return Directory.GetCurrentDirectory();
+}
