@@ -1,0 +1,86 @@
+using Dapper;
+using MediatR;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Analytics;
+
+/// <summary>
+/// Everything the dashboard shows, read from the materialized views (plus the small job tables).
+/// <see cref="Result.LastRefreshedAt"/> is the OLDEST refresh among the views used, so the label never overstates freshness.
+/// </summary>
+public static class GetDashboard
+{
+    public sealed record Query(int TopN = 10) : IRequest<Result>;
+
+    public sealed record EntityCount(string Entity, long Total, long Active, long Deleted, DateTimeOffset? LastSyncedAt);
+    public sealed record DriveExposure(string DriveId, string? SiteId, string DriveName, string? SiteName, long AnonymousLinks,
+        long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
+    public sealed record SiteExposure(string SiteId, string? SiteName, long AnonymousLinks, long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
+    public sealed record ScopeCount(string LinkScope, long PermissionCount);
+    public sealed record JobHealth(Guid JobId, string JobType, string? Name, Guid RunId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
+    public sealed record DayRuns(DateTime Day, long Success, long Failed, long Cancelled);
+
+    public sealed record Result(
+        IReadOnlyDictionary<string, long> Metrics,
+        IReadOnlyList<EntityCount> Inventory,
+        IReadOnlyList<DriveExposure> TopDrives,
+        IReadOnlyList<SiteExposure> TopSites,
+        IReadOnlyList<ScopeCount> Scopes,
+        IReadOnlyList<JobHealth> Jobs,
+        IReadOnlyList<DayRuns> RunTrend,
+        DateTimeOffset? LastSuccessfulIngestAt,
+        DateTimeOffset? DataChangedAt,
+        DateTimeOffset? LastRefreshedAt);
+
+    internal static readonly string[] Views =
+        ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary", "mv_latest_job_runs"];
+
+    private const string Sql = """
+        SELECT metric, value FROM mv_dashboard_posture;
+        SELECT entity, total, active, deleted, last_synced_at FROM mv_msgraph_inventory_summary ORDER BY entity;
+        SELECT drive_id, site_id, drive_name, site_name, anonymous_links, organization_links, external_permissions, exposed_permissions
+          FROM mv_dashboard_drive_exposure WHERE exposed_permissions > 0
+         ORDER BY exposed_permissions DESC, drive_id LIMIT @TopN;
+        SELECT site_id, max(site_name) AS site_name, sum(anonymous_links)::bigint AS anonymous_links, sum(organization_links)::bigint AS organization_links,
+               sum(external_permissions)::bigint AS external_permissions, sum(exposed_permissions)::bigint AS exposed_permissions
+          FROM mv_dashboard_drive_exposure WHERE site_id IS NOT NULL
+         GROUP BY site_id HAVING sum(exposed_permissions) > 0
+         ORDER BY sum(exposed_permissions) DESC, site_id LIMIT @TopN;
+        SELECT link_scope, sum(permission_count)::bigint AS permission_count FROM mv_msgraph_sharing_posture_summary
+         GROUP BY link_scope ORDER BY sum(permission_count) DESC;
+        SELECT l.job_id, l.job_type, j.name, l.run_id, l.status, l.started_at, l.finished_at, l.error
+          FROM mv_latest_job_runs l LEFT JOIN jobs j ON j.job_id = l.job_id ORDER BY l.job_type, j.name, l.job_id;
+        SELECT d::date AS day,
+               count(r.run_id) FILTER (WHERE r.status = 'success') AS success,
+               count(r.run_id) FILTER (WHERE r.status = 'failed') AS failed,
+               count(r.run_id) FILTER (WHERE r.status = 'cancelled') AS cancelled
+          FROM generate_series((@Now AT TIME ZONE 'UTC')::date - 13, (@Now AT TIME ZONE 'UTC')::date, interval '1 day') AS d
+          LEFT JOIN job_runs r ON r.started_at >= (d::date AT TIME ZONE 'UTC') AND r.started_at < ((d::date + 1) AT TIME ZONE 'UTC')
+         GROUP BY d ORDER BY d;
+        SELECT max(r.finished_at) FROM job_runs r JOIN jobs j ON j.job_id = r.job_id WHERE j.job_type = 'graph_ingest' AND r.status = 'success';
+        SELECT max(last_updated_at) FROM table_update_log WHERE table_name LIKE 'msgraph\_%';
+        SELECT CASE WHEN count(*) FILTER (WHERE last_refreshed_at IS NULL) > 0 OR count(*) < @ViewCount THEN NULL ELSE min(last_refreshed_at) END
+          FROM mv_refresh_log WHERE mv_name = ANY(@Views);
+        """;
+
+    internal sealed class Handler(Db db, TimeProvider clock) : IRequestHandler<Query, Result>
+    {
+        public async Task<Result> Handle(Query request, CancellationToken ct)
+        {
+            await using var connection = await db.OpenAsync(ct);
+            await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(Sql,
+                new { request.TopN, Now = clock.GetUtcNow(), Views, ViewCount = Views.Length }, cancellationToken: ct));
+            var metrics = (await grid.ReadAsync<(string Metric, long Value)>()).ToDictionary(m => m.Metric, m => m.Value);
+            var inventory = (await grid.ReadAsync<EntityCount>()).ToList();
+            var drives = (await grid.ReadAsync<DriveExposure>()).ToList();
+            var sites = (await grid.ReadAsync<SiteExposure>()).ToList();
+            var scopes = (await grid.ReadAsync<ScopeCount>()).ToList();
+            var jobs = (await grid.ReadAsync<JobHealth>()).ToList();
+            var trend = (await grid.ReadAsync<DayRuns>()).ToList();
+            var lastIngest = await grid.ReadSingleAsync<DateTimeOffset?>();
+            var changed = await grid.ReadSingleAsync<DateTimeOffset?>();
+            var refreshed = await grid.ReadSingleAsync<DateTimeOffset?>();
+            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, lastIngest, changed, refreshed);
+        }
+    }
+}

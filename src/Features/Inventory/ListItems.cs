@@ -1,0 +1,74 @@
+using Dapper;
+using FluentValidation;
+using MediatR;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Inventory;
+
+/// <summary>Drive items (files and folders) with search over name and path, filters, sorting and keyset paging.</summary>
+public static class ListItems
+{
+    public sealed record Query(
+        string? Search = null, string? DriveId = null, string? SiteId = null, string? Kind = null,
+        DeletedFilter Deleted = DeletedFilter.All, bool UniqueOnly = false, string? LinkScope = null,
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+
+    public sealed record Row(string Id, string DriveId, string? Name, string? Path, bool? IsFolder, long? Size,
+        DateTimeOffset? ModifiedDt, DateTimeOffset? DeletedAt, string? DriveName, string? SiteId, string? SiteName, string? WebUrl,
+        string SortValue);
+
+    internal static readonly IReadOnlyDictionary<string, SortColumn> Sorts = new Dictionary<string, SortColumn>
+    {
+        ["name"] = new("coalesce(i.name, '')", "text"),
+        ["modified"] = new("coalesce(i.modified_dt, '-infinity'::timestamptz)", "timestamptz"),
+        ["size"] = new("coalesce(i.size, -1)", "bigint"),
+    };
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
+            RuleFor(q => q.Sort).Must(Sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", Sorts.Keys)}");
+            RuleFor(q => q.Kind).Must(k => k is null or "file" or "folder").WithMessage("kind must be file or folder");
+            RuleFor(q => q.LinkScope).Must(s => s is null || ListPermissions.Scopes.Contains(s)).WithMessage($"link_scope must be one of: {string.Join(", ", ListPermissions.Scopes)}");
+            RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
+            RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 1)).WithMessage("cursor is not a valid page cursor");
+            RuleFor(q => q.DriveId).MaximumLength(300);
+            RuleFor(q => q.SiteId).MaximumLength(300);
+        }
+    }
+
+    private const string Select = """
+        SELECT i.id, i.drive_id, i.name, i.path, i.is_folder, i.size, i.modified_dt, i.deleted_at, d.name AS drive_name,
+               d.site_id, s.name AS site_name, i.web_url, ({0})::text AS sort_value
+          FROM msgraph_drive_items i
+          LEFT JOIN msgraph_drives d ON d.id = i.drive_id
+          LEFT JOIN msgraph_sites s ON s.id = d.site_id
+        """;
+
+    internal sealed class Handler(Db db) : IRequestHandler<Query, Page<Row>>
+    {
+        public async Task<Page<Row>> Handle(Query request, CancellationToken ct)
+        {
+            var sort = Sorts[request.Sort];
+            var q = new InventoryQuery()
+                .Deleted(request.Deleted, "i.deleted_at")
+                .Search(request.Search, "i.name", "i.path")
+                .Where("NOT i.is_root");
+            if (request.DriveId is not null) q.Where("i.drive_id = @DriveId", new { request.DriveId });
+            if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
+            if (request.Kind is "file") q.Where("NOT coalesce(i.is_folder, false)");
+            if (request.Kind is "folder") q.Where("coalesce(i.is_folder, false)");
+            if (request.UniqueOnly)
+                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND p.inherited_from_id IS NULL)");
+            if (request.LinkScope is not null)
+                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND "
+                        + ListPermissions.ScopeCondition(request.LinkScope) + ")");
+            var sql = string.Format(Select, sort.Expression) + q.Tail(sort, request.Descending, ["i.id"], request.Cursor, request.Limit);
+            await using var connection = await db.OpenAsync(ct);
+            var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, q.Parameters, cancellationToken: ct))).ToList();
+            return InventoryQuery.ToPage(rows, request.Limit, r => [r.SortValue, r.Id]);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Dapper;
+using FluentValidation;
+using MediatR;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Inventory;
+
+/// <summary>
+/// Stored item permissions with the filters the dashboard's numbers link to. Each filter mirrors a metric's
+/// definition in mv_dashboard_posture / mv_dashboard_drive_exposure exactly (same predicate), so a card's
+/// number equals the row count behind its link.
+/// </summary>
+public static class ListPermissions
+{
+    public static readonly IReadOnlyList<string> Scopes = ["anonymous", "organization", "users", "existingAccess", "direct"];
+
+    public sealed record Query(
+        string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
+        bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
+        string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
+        string Sort = "item", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+
+    public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string[]? Roles,
+        string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
+        bool External, string? Grantees, string? DriveName, string? SiteName, string SortValue);
+
+    internal static readonly IReadOnlyDictionary<string, SortColumn> Sorts = new Dictionary<string, SortColumn>
+    {
+        ["item"] = new("coalesce(i.name, '')", "text"),
+        ["scope"] = new("coalesce(p.link_scope, 'direct')", "text"),
+        ["expires"] = new("coalesce(p.link_expiration_dt, 'infinity'::timestamptz)", "timestamptz"),
+    };
+
+    /// <summary>The link-scope predicate on alias p ('direct' = a grant without a sharing link).</summary>
+    internal static string ScopeCondition(string scope) => scope == "direct" ? "p.link_scope IS NULL" : "p.link_scope = '" + scope + "'";
+
+    internal const string ExternalCondition = """
+        EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
+                 WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external)
+        """;
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
+            RuleFor(q => q.Sort).Must(Sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", Sorts.Keys)}");
+            RuleFor(q => q.LinkScope).Must(s => s is null || Scopes.Contains(s)).WithMessage($"link_scope must be one of: {string.Join(", ", Scopes)}");
+            RuleFor(q => q.LinkType).MaximumLength(50).Matches("^[A-Za-z]*$").WithMessage("link_type must be a Graph link type such as view or edit");
+            RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
+            RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 2)).WithMessage("cursor is not a valid page cursor");
+        }
+    }
+
+    private const string Select = """
+        SELECT p.permission_id, p.item_id, p.drive_id, i.name AS item_name, i.path AS item_path, p.roles, p.link_type, p.link_scope,
+               p.link_expiration_dt, p.inherited_from_id, p.deleted_at,
+               EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
+                        WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external) AS external,
+               (SELECT string_agg(coalesce(g.principal_display_name, g.principal_email, g.principal_id), ', ' ORDER BY g.principal_display_name)
+                  FROM msgraph_drive_item_permission_grants g
+                 WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL) AS grantees,
+               d.name AS drive_name, s.name AS site_name, ({0})::text AS sort_value
+          FROM msgraph_drive_item_permissions p
+          LEFT JOIN msgraph_drive_items i ON i.id = p.item_id
+          LEFT JOIN msgraph_drives d ON d.id = p.drive_id
+          LEFT JOIN msgraph_sites s ON s.id = d.site_id
+        """;
+
+    internal sealed class Handler(Db db) : IRequestHandler<Query, Page<Row>>
+    {
+        public async Task<Page<Row>> Handle(Query request, CancellationToken ct)
+        {
+            var sort = Sorts[request.Sort];
+            var q = new InventoryQuery()
+                .Deleted(request.Deleted, "p.deleted_at")
+                .Search(request.Search, "i.name", "i.path");
+            if (request.LinkScope is not null) q.Where(ScopeCondition(request.LinkScope));
+            if (request.LinkType is { Length: > 0 }) q.Where("p.link_type = @LinkType", new { request.LinkType });
+            if (request.ExternalOnly) q.Where(ExternalCondition);
+            if (request.NeverExpires) q.Where("p.link_expiration_dt IS NULL");
+            if (request.ExposedOnly) q.Where("(p.link_scope IN ('anonymous', 'organization') OR " + ExternalCondition + ")");
+            if (request.UniqueOnly) q.Where("p.inherited_from_id IS NULL");
+            if (request.DriveId is not null) q.Where("p.drive_id = @DriveId", new { request.DriveId });
+            if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
+            if (request.ItemId is not null) q.Where("p.item_id = @ItemId", new { request.ItemId });
+            var sql = string.Format(Select, sort.Expression) + q.Tail(sort, request.Descending, ["p.permission_id", "p.item_id"], request.Cursor, request.Limit);
+            await using var connection = await db.OpenAsync(ct);
+            var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, q.Parameters, cancellationToken: ct))).ToList();
+            return InventoryQuery.ToPage(rows, request.Limit, r => [r.SortValue, r.PermissionId, r.ItemId]);
+        }
+    }
+}

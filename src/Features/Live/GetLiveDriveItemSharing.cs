@@ -1,0 +1,37 @@
+using System.Text.Json;
+using FluentValidation;
+using MediatR;
+using Sentinel.Features.Graph;
+
+namespace Sentinel.Features.Live;
+
+/// <summary>GET /drives/{d}/items/{i}: the item's live name, path and sharing facet (never persisted).</summary>
+public static class GetLiveDriveItemSharing
+{
+    public sealed record Query(string DriveId, string ItemId) : IRequest<Result>;
+
+    public sealed record Result(string DriveId, string ItemId, string? Name, string? WebUrl, bool Shared, string? SharedScope,
+        DateTimeOffset? LastModifiedDateTime, bool Deleted, DateTimeOffset FetchedAt);
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.DriveId).NotEmpty().MaximumLength(300).Matches(@"^[A-Za-z0-9!_\-\.]+$").WithMessage("drive_id must be a Graph drive id");
+            RuleFor(q => q.ItemId).NotEmpty().MaximumLength(300).Matches(@"^[A-Za-z0-9!_\-\.]+$").WithMessage("item_id must be a Graph item id");
+        }
+    }
+
+    internal sealed class Handler(GraphHttp graph, TimeProvider clock) : IRequestHandler<Query, Result>
+    {
+        public async Task<Result> Handle(Query request, CancellationToken ct)
+        {
+            using var doc = await LiveGraph.GetAsync(graph, $"drives/{Uri.EscapeDataString(request.DriveId)}/items/{Uri.EscapeDataString(request.ItemId)}", ct);
+            var item = doc.RootElement;
+            var shared = item.TryGetProperty("shared", out var s) && s.ValueKind == JsonValueKind.Object;
+            DateTimeOffset? modified = DateTimeOffset.TryParse(LiveGraph.Str(item, "lastModifiedDateTime"), out var m) ? m : null;
+            return new Result(request.DriveId, request.ItemId, LiveGraph.Str(item, "name"), LiveGraph.Str(item, "webUrl"), shared,
+                shared ? LiveGraph.Str(s, "scope") : null, modified, item.TryGetProperty("deleted", out _), clock.GetUtcNow());
+        }
+    }
+}

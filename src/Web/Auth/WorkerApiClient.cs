@@ -1,0 +1,55 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text.Json;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Web.Auth;
+
+/// <summary>
+/// Calls the worker's control plane (WORKER_API_URL) as the signed-in user: a delegated token for
+/// api://{client_id}/access_as_user, acquired silently from the server-side cache. Tokens never reach the browser.
+/// </summary>
+public sealed class WorkerApiClient(SentinelSettings settings, EntraSignIn entra, EntraHttpClient http)
+{
+    public sealed record Reply(int Status, JsonElement? Body, string? Error)
+    {
+        public bool Ok => Status is >= 200 and < 300;
+    }
+
+    public Task<Reply> GetAsync(ClaimsPrincipal user, string path, CancellationToken ct) => SendAsync(user, HttpMethod.Get, path, null, ct);
+
+    public Task<Reply> PostAsync(ClaimsPrincipal user, string path, object body, CancellationToken ct) => SendAsync(user, HttpMethod.Post, path, body, ct);
+
+    private async Task<Reply> SendAsync(ClaimsPrincipal user, HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        var token = await entra.AcquireWorkerApiTokenAsync(user, ct);
+        using var request = new HttpRequestMessage(method, settings.WorkerApiUrl.TrimEnd('/') + path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (body is not null) request.Content = JsonContent.Create(body, options: Json.Options);
+        try
+        {
+            using var response = await http.Client.SendAsync(request, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            JsonElement? json = null;
+            string? error = null;
+            try
+            {
+                if (text.Length > 0) json = JsonDocument.Parse(text).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                // Not JSON: report the status only.
+            }
+            if (!response.IsSuccessStatusCode)
+                error = json is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String
+                    ? e.GetString()
+                    : $"the worker API answered HTTP {(int)response.StatusCode}";
+            return new Reply((int)response.StatusCode, json, error);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return new Reply(503, null, "the worker API (WORKER_API_URL) could not be reached");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Inventory;
+
+namespace Sentinel.Web.Models;
+
+/// <summary>The inventory pages' query string (snake_case, as in the links the dashboard builds).</summary>
+public sealed class InventoryFilter
+{
+    [FromQuery(Name = "q")] public string? Q { get; set; }
+    [FromQuery(Name = "deleted")] public string? Deleted { get; set; }
+    [FromQuery(Name = "drive_id")] public string? DriveId { get; set; }
+    [FromQuery(Name = "site_id")] public string? SiteId { get; set; }
+    [FromQuery(Name = "link_scope")] public string? LinkScope { get; set; }
+    [FromQuery(Name = "link_type")] public string? LinkType { get; set; }
+    [FromQuery(Name = "external")] public bool External { get; set; }
+    [FromQuery(Name = "never_expires")] public bool NeverExpires { get; set; }
+    [FromQuery(Name = "exposed")] public bool Exposed { get; set; }
+    [FromQuery(Name = "unique")] public bool Unique { get; set; }
+    [FromQuery(Name = "kind")] public string? Kind { get; set; }
+    [FromQuery(Name = "user_type")] public string? UserType { get; set; }
+    [FromQuery(Name = "drive_type")] public string? DriveType { get; set; }
+    [FromQuery(Name = "sort")] public string? Sort { get; set; }
+    [FromQuery(Name = "dir")] public string? Dir { get; set; }
+    [FromQuery(Name = "cursor")] public string? Cursor { get; set; }
+    [FromQuery(Name = "limit")] public int? Limit { get; set; }
+
+    public bool Descending => Dir == "desc";
+    public int PageSize => Limit ?? 50;
+
+    public DeletedFilter DeletedFilter => Deleted switch
+    {
+        null or "" or "all" => DeletedFilter.All,
+        "exclude" => DeletedFilter.Exclude,
+        "only" => DeletedFilter.Only,
+        _ => throw RequestValidationException.For("deleted", "deleted must be all, exclude or only"),
+    };
+
+    /// <summary>Page size for HTML pages is capped; exports take up to MaxExportRows.</summary>
+    public int PageLimit(bool export) => export ? InventoryQuery.MaxExportRows
+        : PageSize is >= 1 and <= InventoryQuery.MaxPageSize ? PageSize
+        : throw RequestValidationException.For("limit", $"limit must be between 1 and {InventoryQuery.MaxPageSize}");
+
+    private Dictionary<string, string?> Values() => new()
+    {
+        ["q"] = Q, ["deleted"] = Deleted, ["drive_id"] = DriveId, ["site_id"] = SiteId, ["link_scope"] = LinkScope, ["link_type"] = LinkType,
+        ["external"] = External ? "true" : null, ["never_expires"] = NeverExpires ? "true" : null, ["exposed"] = Exposed ? "true" : null,
+        ["unique"] = Unique ? "true" : null, ["kind"] = Kind, ["user_type"] = UserType, ["drive_type"] = DriveType,
+        ["sort"] = Sort, ["dir"] = Dir, ["limit"] = Limit?.ToString(), ["cursor"] = Cursor,
+    };
+
+    /// <summary>This filter's URL with some values replaced (null removes); paging resets unless the cursor is given.</summary>
+    public string Url(string path, params (string Key, string? Value)[] changes)
+    {
+        var values = Values();
+        values["cursor"] = null;
+        foreach (var (k, v) in changes) values[k] = v;
+        return QueryHelpers.AddQueryString(path, values.Where(kv => !string.IsNullOrEmpty(kv.Value)).Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
+    }
+
+    public string SortUrl(string path, string key) =>
+        Url(path, ("sort", key), ("dir", (Sort ?? DefaultSort(path)) == key && !Descending ? "desc" : null));
+
+    public string SortMark(string path, string key) => (Sort ?? DefaultSort(path)) == key ? (Descending ? " ▼" : " ▲") : "";
+
+    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "item" : "name";
+
+    /// <summary>Active filters as removable chips (label, URL without it).</summary>
+    public IEnumerable<(string Label, string RemoveUrl)> Chips(string path)
+    {
+        var labels = new (string Key, string? Value, string Label)[]
+        {
+            ("q", Q, $"search: {Q}"), ("deleted", Deleted is "exclude" or "only" ? Deleted : null, Deleted == "only" ? "soft-deleted only" : "hide soft-deleted"),
+            ("drive_id", DriveId, "drive: " + DriveId), ("site_id", SiteId, "site: " + SiteId), ("link_scope", LinkScope, "link: " + LinkScope),
+            ("link_type", LinkType, "link type: " + LinkType), ("external", External ? "true" : null, "external"),
+            ("never_expires", NeverExpires ? "true" : null, "never expires"), ("exposed", Exposed ? "true" : null, "exposed (anyone, organisation or external)"),
+            ("unique", Unique ? "true" : null, "unique permissions"), ("kind", Kind, "kind: " + Kind), ("user_type", UserType, "type: " + UserType),
+            ("drive_type", DriveType, "drive type: " + DriveType),
+        };
+        foreach (var (key, value, label) in labels)
+            if (!string.IsNullOrEmpty(value)) yield return (label, Url(path, (key, null)));
+    }
+}
