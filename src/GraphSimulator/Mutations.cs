@@ -1,0 +1,245 @@
+namespace Sentinel.GraphSimulator;
+
+/// <summary>One applied change, as reported by POST /_sim/mutate.</summary>
+public sealed record MutationRecord(string Kind, string Id, string? Detail);
+
+/// <summary>
+/// Random realistic changes. Deterministic: the random stream comes from (tenant seed, request seed) or, without a
+/// request seed, from (tenant seed, running mutation-call counter), so the same call sequence gives the same tenant.
+/// </summary>
+internal static class Mutations
+{
+    private static readonly (string Kind, int Weight)[] Kinds =
+    [
+        ("createFile", 20), ("createFolder", 5), ("renameItem", 10), ("moveItem", 8), ("deleteItem", 8),
+        ("addLink", 8), ("addGrant", 8), ("removePermission", 6),
+        ("addUser", 3), ("disableUser", 2), ("deleteUser", 2), ("addMembership", 6), ("removeMembership", 5), ("renameGroup", 2),
+    ];
+
+    public static IReadOnlyList<string> KindNames => Kinds.Select(k => k.Kind).ToArray();
+
+    public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds)
+    {
+        var t = sim.Tenant;
+        var call = Interlocked.Increment(ref sim.MutationCounter);
+        var rng = new Rng(Rng.Hash((ulong)t.Seed * 31 + 7, seed is null ? 0x10000UL + (ulong)call : (ulong)(uint)seed.Value));
+        var table = kinds is { Length: > 0 } ? Kinds.Where(k => kinds.Contains(k.Kind, StringComparer.OrdinalIgnoreCase)).ToArray() : Kinds;
+        if (table.Length == 0) throw new ArgumentException($"unknown mutation kinds; known: {string.Join(", ", KindNames)}");
+        var total = table.Sum(k => k.Weight);
+        var applied = new List<MutationRecord>();
+        for (var n = 0; n < count; n++)
+        {
+            var roll = rng.Next(total);
+            var kind = table[0].Kind;
+            foreach (var (k, wgt) in table) { if (roll < wgt) { kind = k; break; } roll -= wgt; }
+            var rec = ApplyOne(t, rng, kind);
+            if (rec is not null) applied.Add(rec);
+        }
+        Interlocked.Add(ref sim.Faults.Stats.Mutations, applied.Count);
+        return applied;
+    }
+
+    private static int RandomLiveItem(Tenant t, Rng rng, bool? folder, bool allowRoot = false)
+    {
+        for (var tries = 0; tries < 200; tries++)
+        {
+            var i = rng.Next(t.ItemCount);
+            if (t.IsDeleted(i) || t.Drives[t.ItemDrive[i]].Deleted) continue;
+            if (t.ItemParent[i] < 0 && !allowRoot) continue;
+            if (folder is not null && t.IsFolder(i) != folder.Value) continue;
+            return i;
+        }
+        return -1;
+    }
+
+    private static int RandomFolderInDrive(Tenant t, Rng rng, int drive)
+    {
+        var items = t.Drives[drive].Items;
+        for (var tries = 0; tries < 40; tries++)
+        {
+            var i = items[rng.Next(items.Count)];
+            if (t.IsFolder(i) && !t.IsDeleted(i)) return i;
+        }
+        return t.Drives[drive].Root;
+    }
+
+    private static User? RandomUser(Tenant t, Rng rng, Func<User, bool> ok)
+    {
+        for (var tries = 0; tries < 200; tries++)
+        {
+            var u = t.Users[rng.Next(t.Users.Count)];
+            if (ok(u)) return u;
+        }
+        return null;
+    }
+
+    private static MutationRecord? ApplyOne(Tenant t, Rng rng, string kind)
+    {
+        switch (kind)
+        {
+            case "createFile" or "createFolder":
+            {
+                var parent = RandomLiveItem(t, rng, folder: true, allowRoot: true);
+                if (parent < 0) return null;
+                var folder = kind == "createFolder";
+                var ext = new[] { ".docx", ".xlsx", ".pdf", ".pptx", ".txt" }[rng.Next(5)];
+                var name = folder ? $"New Folder {t.ItemCount}" : $"Upload {t.ItemCount}{ext}";
+                var i = t.AddItem(t.ItemDrive[parent], parent, folder, name);
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "renameItem":
+            {
+                var i = RandomLiveItem(t, rng, folder: null);
+                if (i < 0) return null;
+                var old = t.ItemName(i);
+                var ext = t.IsFolder(i) ? "" : Path.GetExtension(old);
+                t.NameOverrides[i] = $"Renamed {rng.Next(1_000_000)}{ext}";
+                t.ItemSeq[i] = ++t.Seq;
+                return new(kind, t.ItemId(i), $"{old} -> {t.ItemName(i)}");
+            }
+            case "moveItem":
+            {
+                var i = RandomLiveItem(t, rng, folder: null);
+                if (i < 0) return null;
+                var target = RandomFolderInDrive(t, rng, t.ItemDrive[i]);
+                if (target == t.ItemParent[i] || t.IsAncestorOrSelf(i, target)) return null;
+                t.ChildCount[t.ItemParent[i]]--;
+                t.ItemParent[i] = target;
+                t.ChildCount[target]++;
+                t.ItemSeq[i] = ++t.Seq;
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "deleteItem":
+            {
+                var i = RandomLiveItem(t, rng, folder: rng.Chance(0.15) ? true : null);
+                if (i < 0) return null;
+                var path = t.ItemPath(i);
+                DeleteSubtree(t, i);
+                return new(kind, t.ItemId(i), path);
+            }
+            case "addLink" or "addGrant":
+            {
+                var i = RandomLiveItem(t, rng, folder: false);
+                if (i < 0) return null;
+                Permission p;
+                var tries = 0;
+                do { p = Generator.AddRandomPermission(t, rng, i); }
+                while ((kind == "addLink") != (p.LinkScope is not null) && ++tries < 10 && Undo(t, p));
+                t.PermSeq[i] = t.ItemSeq[i] = ++t.Seq;
+                t.PermRemovalOnly[i] = false;
+                return new(kind, t.ItemId(i), p.Id);
+            }
+            case "removePermission":
+            {
+                var withPerms = t.PermissionsByItem.Where(kv => !t.IsDeleted(kv.Key) && kv.Value.Any(p => !p.Deleted)).Select(kv => kv.Key).ToList();
+                if (withPerms.Count == 0) return null;
+                var i = withPerms[rng.Next(withPerms.Count)];
+                var live = t.PermissionsByItem[i].Where(p => !p.Deleted).ToList();
+                var p = live[rng.Next(live.Count)];
+                p.Deleted = true;
+                p.Seq = t.PermSeq[i] = t.ItemSeq[i] = ++t.Seq;
+                t.PermRemovalOnly[i] = true;
+                return new(kind, t.ItemId(i), p.Id);
+            }
+            case "addUser":
+            {
+                var idx = t.Users.Count;
+                var u = new User { Index = idx, Id = rng.NextGuid(), GivenName = "New", Surname = $"Hire{idx}", DisplayName = $"New Hire{idx}", Department = "Sales", JobTitle = "Analyst" };
+                u.Upn = $"new.hire{idx}@{t.Domain}";
+                u.Mail = u.Upn;
+                u.Seq = ++t.Seq;
+                t.Users.Add(u);
+                t.UserById[u.Id] = idx;
+                if (rng.Chance(0.5))
+                {
+                    var d = new Drive { Index = t.Drives.Count, Owner = idx, Name = "OneDrive", DriveType = "business", WebUrl = $"https://{t.MyHost}/personal/new_hire{idx}_{t.Domain.Replace('.', '_')}/Documents" };
+                    var bytes = new byte[48];
+                    for (var k = 0; k < 6; k++) BitConverter.TryWriteBytes(bytes.AsSpan(k * 8), rng.NextU64());
+                    d.Id = "b!" + Jwt.B64(bytes);
+                    d.Seq = ++t.Seq;
+                    t.Drives.Add(d);
+                    t.DriveById[d.Id] = d.Index;
+                    d.Root = t.AddItem(d.Index, -1, true, null);
+                    u.Drive = d.Index;
+                }
+                if (t.Groups.Count > 0 && !t.Groups[0].Deleted) Generator.AddMembership(t, 0, idx, false);
+                return new(kind, u.Id.ToString(), u.Upn);
+            }
+            case "disableUser":
+            {
+                var u = RandomUser(t, rng, x => !x.Deleted && x.Enabled && x.Index >= Generator.DemoUsers.Length);
+                if (u is null) return null;
+                u.Enabled = false;
+                u.Seq = ++t.Seq;
+                return new(kind, u.Id.ToString(), u.Upn);
+            }
+            case "deleteUser":
+            {
+                var u = RandomUser(t, rng, x => !x.Deleted && x.Index >= Generator.DemoUsers.Length);
+                if (u is null) return null;
+                u.Deleted = true;
+                u.HardDeleted = rng.Chance(0.3);
+                u.Seq = ++t.Seq;
+                foreach (var m in t.Memberships)
+                {
+                    if (m.MemberIsGroup || m.Member != u.Index || m.Deleted) continue;
+                    m.Deleted = true;
+                    m.Seq = t.Groups[m.Group].Seq = ++t.Seq;
+                }
+                return new(kind, u.Id.ToString(), u.Upn);
+            }
+            case "addMembership":
+            {
+                if (t.Groups.Count == 0) return null;
+                var g = t.Groups[rng.Next(t.Groups.Count)];
+                if (g.Deleted) return null;
+                var u = RandomUser(t, rng, x => !x.Deleted);
+                if (u is null) return null;
+                var before = t.Seq;
+                Generator.AddMembership(t, g.Index, u.Index, false);
+                return t.Seq == before ? null : new(kind, g.Id.ToString(), u.Id.ToString());
+            }
+            case "removeMembership":
+            {
+                if (t.Memberships.Count == 0) return null;
+                var m = t.Memberships[rng.Next(t.Memberships.Count)];
+                if (m.Deleted || t.Groups[m.Group].Deleted) return null;
+                m.Deleted = true;
+                m.Seq = t.Groups[m.Group].Seq = ++t.Seq;
+                return new(kind, t.Groups[m.Group].Id.ToString(), (m.MemberIsGroup ? t.Groups[m.Member].Id : t.Users[m.Member].Id).ToString());
+            }
+            case "renameGroup":
+            {
+                if (t.Groups.Count == 0) return null;
+                var g = t.Groups[rng.Next(t.Groups.Count)];
+                if (g.Deleted) return null;
+                g.DisplayName = $"{g.DisplayName.Split(" (")[0]} ({rng.Next(1000)})";
+                g.Seq = ++t.Seq;
+                return new(kind, g.Id.ToString(), g.DisplayName);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Removes a just-added permission again (used when the random kind did not match); always true.</summary>
+    private static bool Undo(Tenant t, Permission p)
+    {
+        t.PermissionsByItem[p.Item].Remove(p);
+        return true;
+    }
+
+    public static void DeleteSubtree(Tenant t, int root)
+    {
+        var drive = t.Drives[t.ItemDrive[root]];
+        var victims = new List<int> { root };
+        if (t.IsFolder(root))
+            foreach (var i in drive.Items)
+                if (i != root && !t.IsDeleted(i) && t.IsAncestorOrSelf(root, i)) victims.Add(i);
+        t.ChildCount[t.ItemParent[root]]--;
+        foreach (var i in victims)
+        {
+            t.ItemFlags[i] |= Tenant.DeletedFlag;
+            t.ItemSeq[i] = ++t.Seq;
+        }
+    }
+}

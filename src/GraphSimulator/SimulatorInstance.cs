@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Sentinel.GraphSimulator;
+
+/// <summary>The simulator hosted over HTTPS (Kestrel) — in-process for tests, or from Program for the CLI.</summary>
+public sealed class SimulatorInstance : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Simulator _sim;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _ticker;
+
+    private SimulatorInstance(WebApplication app, Simulator sim)
+    {
+        _app = app;
+        _sim = sim;
+    }
+
+    public string BaseUrl => _sim.BaseUrl;
+    public string EntraInstance => BaseUrl + "/";
+    public string GraphBaseUrl => BaseUrl + "/v1.0";
+    public string Authority => $"{BaseUrl}/{TenantId}";
+    public string CaFile { get; private set; } = "";
+    public string TenantId => _sim.TenantId;
+    public string ClientId => _sim.ClientId;
+    public string ClientSecret => _sim.ClientSecret;
+    public string TenantDomain => _sim.Options.TenantDomain;
+    public SimulatorOptions Options => _sim.Options;
+    public SimStats Stats => _sim.Faults.Stats;
+    internal Simulator Core => _sim;
+
+    public static async Task<SimulatorInstance> StartAsync(SimulatorOptions o, CancellationToken ct = default) => await StartAsync(o, null, ct);
+
+    public static async Task<SimulatorInstance> StartAsync(SimulatorOptions o, TimeProvider? time, CancellationToken ct = default)
+    {
+        var sim = new Simulator(o, time);
+        var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SimulatorInstance).Assembly.GetName().Name });
+        builder.Logging.ClearProviders();
+        if (o.Verbose) builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            var ip = o.Host is "0.0.0.0" or "*" ? IPAddress.Any : o.Host is "::" ? IPAddress.IPv6Any : IPAddress.TryParse(o.Host, out var a) ? a : IPAddress.Loopback;
+            k.Listen(ip, o.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http1AndHttp2;
+                l.UseHttps(cert);
+            });
+        });
+        var app = builder.Build();
+        var instance = new SimulatorInstance(app, sim) { CaFile = caFile };
+        instance.Map();
+        await app.StartAsync(ct);
+        var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var port = new Uri(addr.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "127.0.0.1")).Port;
+        var host = o.Host is "0.0.0.0" or "*" or "::" ? "127.0.0.1" : o.Host;
+        sim.BaseUrl = Environment.GetEnvironmentVariable("SIM_PUBLIC_URL")?.TrimEnd('/') ?? $"https://{host}:{port}";
+        if (o.MutatePerTick > 0 && o.MutateIntervalSeconds > 0) instance._ticker = instance.TickAsync();
+        return instance;
+    }
+
+    private async Task TickAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_sim.Options.MutateIntervalSeconds), _sim.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token)) await MutateAsync(_sim.Options.MutatePerTick);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    // ---------------------------------------------------------------- in-process API (same data as /_sim)
+    public async Task<IReadOnlyList<MutationRecord>> MutateAsync(int count, int? seed = null, string[]? kinds = null, CancellationToken ct = default)
+    {
+        await _sim.MutationGate.WaitAsync(ct);
+        try
+        {
+            _sim.Lock.EnterWriteLock();
+            try { return Mutations.Apply(_sim, count, seed, kinds); }
+            finally { _sim.Lock.ExitWriteLock(); }
+        }
+        finally { _sim.MutationGate.Release(); }
+    }
+
+    public FaultConfig Faults
+    {
+        get => _sim.Faults.Config;
+        set => _sim.Faults.Config = value;
+    }
+
+    public void ResetStats() => _sim.Faults.Stats.Reset();
+
+    /// <summary>The ground truth JSON (same as GET /_sim/state).</summary>
+    public async Task WriteStateAsync(Stream output, CancellationToken ct = default)
+    {
+        await _sim.MutationGate.WaitAsync(ct);
+        try { await GroundTruth.WriteAsync(_sim.Tenant, output, ct); }
+        finally { _sim.MutationGate.Release(); }
+    }
+
+    public async Task<JsonDocument> GetStateAsync(CancellationToken ct = default)
+    {
+        using var ms = new MemoryStream();
+        await WriteStateAsync(ms, ct);
+        ms.Position = 0;
+        return await JsonDocument.ParseAsync(ms, cancellationToken: ct);
+    }
+
+    /// <summary>A fresh app-only Graph token (what client credentials would return).</summary>
+    public string IssueGraphToken() => _sim.Identity.GraphAppToken();
+
+    // ---------------------------------------------------------------- routes
+    private static readonly JsonSerializerOptions CamelJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    private void Map()
+    {
+        var sim = _sim;
+        var id = sim.Identity;
+        _app.MapGet("/{tenant}/v2.0/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
+        _app.MapGet("/{tenant}/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
+        _app.MapGet("/{tenant}/discovery/v2.0/keys", (HttpContext c, string tenant) => Count(c, "keys", () => id.Keys(c, tenant)));
+        _app.MapGet("/{tenant}/discovery/keys", (HttpContext c, string tenant) => Count(c, "keys", () => id.Keys(c, tenant)));
+        _app.MapGet("/{tenant}/oauth2/v2.0/authorize", (HttpContext c, string tenant) => Count(c, "authorize", () => id.AuthorizeGet(c, tenant)));
+        _app.MapPost("/{tenant}/oauth2/v2.0/authorize", (HttpContext c, string tenant) => Count(c, "authorize", () => id.AuthorizePost(c, tenant)));
+        _app.MapPost("/{tenant}/oauth2/v2.0/token", (HttpContext c, string tenant) => Count(c, "token", () => id.Token(c, tenant)));
+        _app.MapGet("/{tenant}/oauth2/v2.0/logout", (HttpContext c, string tenant) => Count(c, "logout", () => id.Logout(c, tenant)));
+        _app.MapPost("/{tenant}/oauth2/v2.0/logout", (HttpContext c, string tenant) => Count(c, "logout", () => id.Logout(c, tenant)));
+
+        _app.Map("/v1.0/{**rest}", (HttpContext c) => sim.HandleGraph(c));
+        _app.Map("/v1.0", (HttpContext c) => sim.HandleGraph(c));
+
+        _app.MapGet("/_sim/state", async (HttpContext c) =>
+        {
+            c.Response.ContentType = "application/json; charset=utf-8";
+            await WriteStateAsync(c.Response.Body, c.RequestAborted);
+        });
+        _app.MapPost("/_sim/mutate", async (HttpContext c) =>
+        {
+            MutateRequest? body = null;
+            if (c.Request.ContentLength is > 0 || c.Request.Headers.TransferEncoding.Count > 0)
+            {
+                try { body = await JsonSerializer.DeserializeAsync<MutateRequest>(c.Request.Body, CamelJson); }
+                catch (JsonException e) { return Results.BadRequest(new { error = "invalid JSON: " + e.Message }); }
+            }
+            body ??= new MutateRequest();
+            if (body.Count is < 0 or > 1_000_000) return Results.BadRequest(new { error = "count must be between 0 and 1000000" });
+            try
+            {
+                var applied = await MutateAsync(body.Count ?? 10, body.Seed, body.Kinds);
+                return Results.Json(new { applied = applied.Count, sequence = sim.Tenant.Seq, mutations = applied }, CamelJson);
+            }
+            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
+        });
+        _app.MapGet("/_sim/faults", () => Results.Json(sim.Faults.Config, CamelJson));
+        _app.MapPost("/_sim/faults", async (HttpContext c) =>
+        {
+            FaultConfig? cfg;
+            try { cfg = await JsonSerializer.DeserializeAsync<FaultConfig>(c.Request.Body, CamelJson); }
+            catch (JsonException e) { return Results.BadRequest(new { error = "invalid JSON: " + e.Message }); }
+            sim.Faults.Config = cfg ?? new FaultConfig();
+            return Results.Json(sim.Faults.Config, CamelJson);
+        });
+        _app.MapGet("/_sim/stats", () => Results.Json(sim.Faults.Stats.Snapshot(), CamelJson));
+        _app.MapPost("/_sim/stats/reset", () => { sim.Faults.Stats.Reset(); return Results.Json(sim.Faults.Stats.Snapshot(), CamelJson); });
+        _app.MapGet("/_sim/info", () => Results.Json(new
+        {
+            baseUrl = sim.BaseUrl, graphBaseUrl = sim.GraphBaseUrl, entraInstance = sim.BaseUrl + "/", tenantId = sim.TenantId, clientId = sim.ClientId,
+            tenantDomain = sim.Options.TenantDomain, profile = sim.Options.Profile, seed = sim.Options.Seed, caFile = CaFile,
+            users = sim.Tenant.Users.Count, groups = sim.Tenant.Groups.Count, sites = sim.Tenant.Sites.Count, drives = sim.Tenant.Drives.Count, items = sim.Tenant.ItemCount,
+            sequence = sim.Tenant.Seq,
+        }, CamelJson));
+        _app.MapGet("/", () => Results.Text($"Sentinel tenant simulator ({sim.Options.Profile}, seed {sim.Options.Seed}). Graph: {sim.GraphBaseUrl}  Entra: {sim.BaseUrl}/{sim.TenantId}  Admin: /_sim/state /_sim/mutate /_sim/faults /_sim/stats"));
+    }
+
+    private Task Count(HttpContext c, string endpoint, Func<Task> run)
+    {
+        Interlocked.Increment(ref _sim.Faults.Stats.Requests);
+        _sim.Faults.Stats.RequestsByEndpoint.AddOrUpdate("identity/" + endpoint, 1, (_, v) => v + 1);
+        return run();
+    }
+
+    private sealed class MutateRequest
+    {
+        public int? Count { get; set; }
+        public int? Seed { get; set; }
+        public string[]? Kinds { get; set; }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_ticker is not null) await _ticker;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+}
