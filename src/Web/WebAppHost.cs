@@ -20,7 +20,8 @@ public static class WebAppHost
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // ApplicationName pins MVC application parts (controllers, compiled views) to this assembly even when another process hosts it (tests).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(WebAppHost).Assembly.GetName().Name });
         if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["urls"]))
             builder.WebHost.UseUrls(DefaultUrls);
         builder.Logging.ClearProviders();

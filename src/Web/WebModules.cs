@@ -81,6 +81,20 @@ internal static class WebModules
             o.Filters.Add<Controllers.PageErrorsFilter>();
         });
 
+        // API bodies and responses are snake_case like the worker's; a body that cannot be bound is a 400 naming the field.
+        services.Configure<JsonOptions>(o =>
+        {
+            o.JsonSerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.JsonSerializerOptions.DictionaryKeyPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+        });
+        services.Configure<ApiBehaviorOptions>(o => o.InvalidModelStateResponseFactory = ctx =>
+        {
+            var errors = ctx.ModelState.Where(e => e.Value?.Errors.Count > 0)
+                .ToDictionary(e => string.IsNullOrEmpty(e.Key) ? "body" : ValidationBehavior<object, object>.ToSnakeCase(e.Key.TrimStart('$', '.')) is { Length: > 0 } k ? k : "body",
+                              e => e.Value!.Errors.Select(x => string.IsNullOrEmpty(x.ErrorMessage) ? "is not valid" : x.ErrorMessage).ToArray());
+            return new BadRequestObjectResult(new RequestValidationException(errors).ToErrorBody());
+        });
+
         services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;

@@ -18,7 +18,7 @@ public static class GetDashboard
     public sealed record SiteExposure(string SiteId, string? SiteName, long AnonymousLinks, long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
     public sealed record ScopeCount(string LinkScope, long PermissionCount);
     public sealed record JobHealth(Guid JobId, string JobType, string? Name, Guid RunId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
-    public sealed record DayRuns(DateTime Day, long Success, long Failed, long Cancelled);
+    public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled);
 
     public sealed record Result(
         IReadOnlyDictionary<string, long> Metrics,
