@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Scheduling;
@@ -12,7 +13,7 @@ namespace Sentinel.Features.Ingestion;
 /// each phase a slice sent through the mediator, sharing one <see cref="IngestRun"/> (run time, Graph counters,
 /// progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
 /// </summary>
-internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock) : IJobExecutor
+internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning) : IJobExecutor
 {
     public string JobType => JobTypes.GraphIngest;
 
@@ -27,7 +28,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         {
             throw new JobFailedException("invalid_config", e.Message);
         }
-        var ingest = new IngestRun(clock.GetUtcNow(), run.Progress);
+        var ingest = new IngestRun(clock.GetUtcNow(), run.Progress) { ReportInterval = tuning.ProgressInterval };
         await run.Progress.AuditAsync("ingest.started", new { phases = options.Phases }, ct);
         var summary = new Dictionary<string, object?>();
         foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
@@ -72,6 +73,16 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
 public static class IngestionRegistration
 {
     /// <summary>Worker: the Graph client (token provider, raw HTTP, gate) the ingestion slices use. Slices and the executor are found by the feature scan.</summary>
-    public static IServiceCollection AddGraphIngestion(this IServiceCollection services, SentinelSettings settings) =>
-        services.AddGraphClient(settings);
+    public static IServiceCollection AddGraphIngestion(this IServiceCollection services, SentinelSettings settings)
+    {
+        services.TryAddSingleton<IngestionTuning>();
+        return services.AddGraphClient(settings);
+    }
+}
+
+/// <summary>Process-level knobs of the ingestion that are not job config (tests shorten them).</summary>
+public sealed record IngestionTuning
+{
+    /// <summary>Minimum time between progress writes to the run.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 }

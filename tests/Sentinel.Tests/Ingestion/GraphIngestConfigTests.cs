@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Ingestion;
+using Sentinel.Features.Scheduling;
+
+namespace Sentinel.Tests.Ingestion;
+
+public sealed class GraphIngestConfigTests
+{
+    [Fact]
+    public void An_empty_config_means_every_phase_with_the_documented_defaults()
+    {
+        var options = GraphIngestConfig.Parse(new JsonObject());
+        Assert.Equal(GraphIngestConfig.AllPhases, options.Phases);
+        Assert.Equal(4, options.DriveConcurrency);
+        Assert.Equal(400, options.PermissionBatchSize);
+        Assert.Equal(8, options.PermissionConcurrency);
+        Assert.Equal(24, options.PermissionRescanAfterHours);
+        Assert.Equal(3600, options.TimeBudgetSeconds);
+        Assert.True(options.IncludeOneDrive);
+    }
+
+    [Fact]
+    public void Every_bad_field_is_reported_by_name()
+    {
+        var config = (JsonObject)JsonNode.Parse("""
+            {"phases": ["users", "mine"], "drive_concurrency": 0, "permission_batch_size": "big", "time_budget_seconds": 1.5,
+             "include_sites": ["not a url"], "include_onedrive": "yes", "colour": "blue"}
+            """)!;
+        var fields = JobTypes.ValidateConfig(JobTypes.GraphIngest, config).Select(p => p.Field).ToHashSet();
+        Assert.Equal(new HashSet<string> { "config.phases", "config.drive_concurrency", "config.permission_batch_size", "config.time_budget_seconds",
+            "config.include_sites", "config.include_onedrive", "config.colour" }, fields);
+        var error = Assert.Throws<RequestValidationException>(() => GraphIngestConfig.Parse(config));
+        Assert.Contains("config.drive_concurrency", error.Errors.Keys);
+    }
+
+    [Fact]
+    public void Scope_filters_select_sites_by_url_prefix()
+    {
+        var options = GraphIngestConfig.Parse((JsonObject)JsonNode.Parse("""
+            {"phases": ["sites", "drives"], "include_sites": ["https://contoso.sharepoint.com/sites/"], "exclude_sites": ["https://contoso.sharepoint.com/sites/legal"]}
+            """)!);
+        Assert.Equal(["sites", "drives"], options.Phases);
+        Assert.True(options.SiteInScope("https://contoso.sharepoint.com/sites/Finance"));
+        Assert.False(options.SiteInScope("https://contoso.sharepoint.com/sites/Legal"));
+        Assert.False(options.SiteInScope("https://contoso.sharepoint.com"));
+    }
+}

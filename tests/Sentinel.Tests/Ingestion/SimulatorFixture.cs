@@ -1,0 +1,137 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sentinel.Features.Graph;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Ingestion;
+using Sentinel.Features.Scheduling;
+using Sentinel.GraphSimulator;
+using Sentinel.Tests.Infrastructure;
+
+namespace Sentinel.Tests.Ingestion;
+
+/// <summary>
+/// A migrated database plus an in-process tenant simulator (small profile, fixed seed) and the worker's slice
+/// container pointed at it (ENTRA_INSTANCE / GRAPH_BASE_URL / SENTINEL_CA_FILE of the simulator, short backoffs).
+/// The simulator's admin endpoints (/_sim/state, mutate, faults, stats) are used over HTTP, as the contract names them.
+/// </summary>
+public class SimulatorFixture : SliceFixture
+{
+    private ServiceProvider? _graphProvider;
+    private HttpClient? _admin;
+
+    public SimulatorInstance Sim { get; private set; } = null!;
+    public new IServiceProvider Services => _graphProvider ?? throw new InvalidOperationException("fixture not initialised");
+    protected virtual string Profile => "small";
+    protected virtual int Seed => 42;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        var certDir = Path.Combine(Path.GetTempPath(), "sentinel-test-sim-certs");
+        Sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = Profile, Seed = Seed, Port = 0, CertDir = certDir });
+        var settings = new SentinelSettings
+        {
+            ConnectionString = ConnectionString,
+            EntraInstance = Sim.EntraInstance,
+            EntraTenantId = Sim.TenantId,
+            EntraClientId = Sim.ClientId,
+            EntraClientSecret = Sim.ClientSecret,
+            GraphBaseUrl = Sim.GraphBaseUrl,
+            CaFile = Sim.CaFile,
+        };
+        _graphProvider = BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
+        {
+            services.AddSingleton(settings);
+            services.Replace(ServiceDescriptor.Singleton(new GraphRetryOptions
+            {
+                BaseDelay = TimeSpan.FromMilliseconds(10),
+                MaxDelay = TimeSpan.FromMilliseconds(200),
+                MaxAttempts = 10,
+                RequestTimeout = TimeSpan.FromSeconds(20),
+            }));
+            services.AddSingleton(new IngestionTuning { ProgressInterval = TimeSpan.Zero });
+            services.AddGraphIngestion(settings);
+        });
+        _admin = TrustedHttp.CreateClient(Sim.CaFile);
+        _admin.BaseAddress = new Uri(Sim.BaseUrl + "/");
+    }
+
+    public override async Task DisposeAsync()
+    {
+        _admin?.Dispose();
+        if (_graphProvider is not null) await _graphProvider.DisposeAsync();
+        if (Sim is not null) await Sim.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    public new async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct = default)
+    {
+        using var scope = Services.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
+    }
+
+    /// <summary>Runs the graph_ingest executor as the scheduler would (config JSON, recording progress).</summary>
+    public async Task<(JobOutcome Outcome, RecordingProgress Progress)> IngestAsync(string config = "{}", RecordingProgress? progress = null,
+        CancellationToken ct = default)
+    {
+        progress ??= new RecordingProgress();
+        using var scope = Services.CreateScope();
+        var executor = scope.ServiceProvider.GetServices<IJobExecutor>().Single(e => e.JobType == JobTypes.GraphIngest);
+        var outcome = await executor.ExecuteAsync(new JobRunContext(Guid.NewGuid(), Guid.NewGuid(), (JsonObject)JsonNode.Parse(config)!,
+            new Actor("test", "test@contoso.test", "Test"), progress), ct);
+        return (outcome, progress);
+    }
+
+    public async Task<JsonDocument> StateAsync() => JsonDocument.Parse(await _admin!.GetStringAsync("_sim/state"));
+
+    public async Task MutateAsync(int count, int seed)
+    {
+        using var r = await _admin!.PostAsJsonAsync("_sim/mutate", new { count, seed });
+        r.EnsureSuccessStatusCode();
+    }
+
+    public async Task SetFaultsAsync(object faults)
+    {
+        using var r = await _admin!.PostAsync("_sim/faults", JsonContent.Create(faults));
+        r.EnsureSuccessStatusCode();
+    }
+
+    public async Task<JsonElement> StatsAsync()
+    {
+        using var doc = JsonDocument.Parse(await _admin!.GetStringAsync("_sim/stats"));
+        return doc.RootElement.Clone();
+    }
+
+    public async Task ResetStatsAsync()
+    {
+        using var r = await _admin!.PostAsync("_sim/stats/reset", null);
+        r.EnsureSuccessStatusCode();
+    }
+}
+
+/// <summary>An IRunProgress that records what the run reports and can cancel the run at a chosen point.</summary>
+public sealed class RecordingProgress : IRunProgress
+{
+    private readonly object _lock = new();
+    public List<IReadOnlyDictionary<string, object?>> Reports { get; } = [];
+    public List<(string Action, string Details)> Audits { get; } = [];
+    public Func<IReadOnlyDictionary<string, object?>, bool>? CancelWhen { get; init; }
+    public CancellationTokenSource Cancellation { get; } = new();
+
+    public Task ReportAsync(IReadOnlyDictionary<string, object?> fields, CancellationToken ct)
+    {
+        lock (_lock) Reports.Add(fields);
+        if (CancelWhen?.Invoke(fields) == true) Cancellation.Cancel();
+        return Task.CompletedTask;
+    }
+
+    public Task AuditAsync(string action, object details, CancellationToken ct)
+    {
+        lock (_lock) Audits.Add((action, JsonSerializer.Serialize(details, Json.Options)));
+        return Task.CompletedTask;
+    }
+}
