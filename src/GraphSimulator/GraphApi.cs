@@ -14,11 +14,12 @@ internal sealed class GraphRequest
     public bool InBatch;
 }
 
-internal sealed class GraphResponse
+internal sealed class GraphResponse : IDisposable
 {
     public int Status = 200;
     public readonly List<KeyValuePair<string, string>> Headers = [];
-    public readonly ArrayBufferWriter<byte> Body = new(16 * 1024);
+    public readonly PooledBuffer Body = new();
+    public void Dispose() => Body.Dispose();
 }
 
 /// <summary>What a routed request is (for stats, RU and fault matching) and how to run it.</summary>
@@ -714,68 +715,92 @@ internal sealed class GraphApi(Simulator sim)
 
     private static bool PreferHas(string? prefer, string token) => prefer is not null && prefer.Contains(token, StringComparison.OrdinalIgnoreCase);
 
+    private static readonly JsonEncodedText PType = JsonEncodedText.Encode("@odata.type"), VDriveItem = JsonEncodedText.Encode("#microsoft.graph.driveItem"),
+        PId = JsonEncodedText.Encode("id"), PName = JsonEncodedText.Encode("name"), PCreated = JsonEncodedText.Encode("createdDateTime"),
+        PModified = JsonEncodedText.Encode("lastModifiedDateTime"), PETag = JsonEncodedText.Encode("eTag"), PCTag = JsonEncodedText.Encode("cTag"),
+        PWebUrl = JsonEncodedText.Encode("webUrl"), PSize = JsonEncodedText.Encode("size"), PCreatedBy = JsonEncodedText.Encode("createdBy"),
+        PModifiedBy = JsonEncodedText.Encode("lastModifiedBy"), PUser = JsonEncodedText.Encode("user"), PEmail = JsonEncodedText.Encode("email"),
+        PDisplayName = JsonEncodedText.Encode("displayName"), PParentRef = JsonEncodedText.Encode("parentReference"), PDriveType = JsonEncodedText.Encode("driveType"),
+        PDriveId = JsonEncodedText.Encode("driveId"), PSiteId = JsonEncodedText.Encode("siteId"), PPath = JsonEncodedText.Encode("path"),
+        PRoot = JsonEncodedText.Encode("root"), PFolder = JsonEncodedText.Encode("folder"), PChildCount = JsonEncodedText.Encode("childCount"),
+        PFile = JsonEncodedText.Encode("file"), PMime = JsonEncodedText.Encode("mimeType"), PHashes = JsonEncodedText.Encode("hashes"),
+        PQuickXor = JsonEncodedText.Encode("quickXorHash"), PFsInfo = JsonEncodedText.Encode("fileSystemInfo"), PDeleted = JsonEncodedText.Encode("deleted"),
+        PState = JsonEncodedText.Encode("state"), VDeleted = JsonEncodedText.Encode("deleted"), PShared = JsonEncodedText.Encode("shared"),
+        PScope = JsonEncodedText.Encode("scope"), PSharedChanged = JsonEncodedText.Encode("@microsoft.graph.sharedChanged"),
+        VBusiness = JsonEncodedText.Encode("business"), VDocLib = JsonEncodedText.Encode("documentLibrary");
+
     private void WriteItem(Utf8JsonWriter w, int i, bool withPath, long since, string? prefer)
     {
         var d = T.Drives[T.ItemDrive[i]];
         var folder = T.IsFolder(i);
         var parent = T.ItemParent[i];
         w.WriteStartObject();
-        w.WriteString("@odata.type", "#microsoft.graph.driveItem");
+        w.WriteString(PType, VDriveItem);
         if (T.IsDeleted(i))
         {
-            w.WriteString("id", T.ItemId(i));
-            if (!O.Quirks) w.WriteString("name", T.ItemName(i)); // business drives omit the name of deleted items
-            w.WriteString("lastModifiedDateTime", Tenant.SeqTime(T.ItemSeq[i]));
+            w.WriteString(PId, T.ItemId(i));
+            if (!O.Quirks) w.WriteString(PName, T.ItemName(i)); // business drives omit the name of deleted items
+            w.WriteString(PModified, Tenant.SeqDate(T.ItemSeq[i]));
             WriteParentRef(w, d, parent, false);
-            w.WriteStartObject("deleted");
-            w.WriteString("state", "deleted");
+            w.WriteStartObject(PDeleted);
+            w.WriteString(PState, VDeleted);
             w.WriteEndObject();
-            w.WriteStartObject(folder ? "folder" : "file");
+            w.WriteStartObject(folder ? PFolder : PFile);
             w.WriteEndObject();
             w.WriteEndObject();
             return;
         }
-        var guid = T.ItemGuid(i);
         var ver = T.ItemSeq[i];
-        w.WriteString("createdDateTime", Tenant.SeqTime(T.ItemCreatedSeq[i]));
-        w.WriteString("eTag", $"\"{{{guid}}},{ver}\"");
-        w.WriteString("id", T.ItemId(i));
-        w.WriteString("lastModifiedDateTime", Tenant.SeqTime(ver));
-        w.WriteString("name", T.ItemName(i));
-        w.WriteString("webUrl", T.ItemWebUrl(i));
-        w.WriteString("cTag", $"\"c:{{{guid}}},{ver}\"");
-        w.WriteNumber("size", T.ItemSize(i));
+        var created = Tenant.SeqDate(T.ItemCreatedSeq[i]);
+        var modified = Tenant.SeqDate(ver);
+        Span<char> tag = stackalloc char[64];
+        var guid = T.ItemGuid(i);
+        w.WriteString(PCreated, created);
+        tag[0] = '"'; tag[1] = '{';
+        guid.AsSpan().CopyTo(tag[2..]);
+        var n = 2 + guid.Length;
+        tag[n++] = '}'; tag[n++] = ',';
+        ver.TryFormat(tag[n..], out var vl);
+        n += vl;
+        tag[n++] = '"';
+        w.WriteString(PETag, tag[..n]);
+        w.WriteString(PId, T.ItemId(i));
+        w.WriteString(PModified, modified);
+        w.WriteString(PName, T.ItemName(i));
+        w.WriteString(PWebUrl, T.ItemWebUrl(i));
+        Span<char> ctag = stackalloc char[68];
+        ctag[0] = '"'; ctag[1] = 'c'; ctag[2] = ':';
+        tag[1..n].CopyTo(ctag[3..]);
+        w.WriteString(PCTag, ctag[..(n + 2)]);
+        w.WriteNumber(PSize, T.ItemSize(i));
         var actor = d.Owner >= 0 ? T.Users[d.Owner] : T.Users[(int)((uint)i % (uint)Math.Min(T.Users.Count, 50))];
-        foreach (var by in new[] { "createdBy", "lastModifiedBy" })
-        {
-            w.WriteStartObject(by);
-            w.WriteStartObject("user");
-            w.WriteString("email", actor.Mail ?? actor.Upn);
-            w.WriteString("id", actor.Id.ToString());
-            w.WriteString("displayName", actor.DisplayName);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+        WriteActor(w, PCreatedBy, actor);
+        WriteActor(w, PModifiedBy, actor);
         WriteParentRef(w, d, parent, withPath);
-        if (parent < 0) { w.WriteStartObject("root"); w.WriteEndObject(); }
+        if (parent < 0) { w.WriteStartObject(PRoot); w.WriteEndObject(); }
         if (folder)
         {
-            w.WriteStartObject("folder");
-            w.WriteNumber("childCount", T.ChildCount[i]);
+            w.WriteStartObject(PFolder);
+            w.WriteNumber(PChildCount, T.ChildCount[i]);
             w.WriteEndObject();
         }
         else
         {
-            w.WriteStartObject("file");
-            w.WriteString("mimeType", T.MimeType(i));
-            w.WriteStartObject("hashes");
-            w.WriteString("quickXorHash", Convert.ToBase64String(BitConverter.GetBytes(Rng.Hash((ulong)ver, (ulong)i))) + "AAAAAAAA");
+            w.WriteStartObject(PFile);
+            w.WriteString(PMime, T.MimeType(i));
+            w.WriteStartObject(PHashes);
+            Span<byte> hb = stackalloc byte[20];
+            BitConverter.TryWriteBytes(hb, Rng.Hash((ulong)ver, (ulong)i));
+            BitConverter.TryWriteBytes(hb[8..], Rng.Hash((ulong)i, (ulong)ver));
+            Span<char> hc = stackalloc char[28];
+            Convert.TryToBase64Chars(hb, hc, out var hl);
+            w.WriteString(PQuickXor, hc[..hl]);
             w.WriteEndObject();
             w.WriteEndObject();
         }
-        w.WriteStartObject("fileSystemInfo");
-        w.WriteString("createdDateTime", Tenant.SeqTime(T.ItemCreatedSeq[i]));
-        w.WriteString("lastModifiedDateTime", Tenant.SeqTime(ver));
+        w.WriteStartObject(PFsInfo);
+        w.WriteString(PCreated, created);
+        w.WriteString(PModified, modified);
         w.WriteEndObject();
         if (!folder && T.PermissionsByItem.TryGetValue(i, out var perms))
         {
@@ -788,41 +813,47 @@ internal sealed class GraphApi(Simulator sim)
             }
             if (scope is not null)
             {
-                w.WriteStartObject("shared");
-                w.WriteString("scope", scope);
+                w.WriteStartObject(PShared);
+                w.WriteString(PScope, scope);
                 w.WriteEndObject();
             }
             else if (PreferHas(prefer, "hierarchicalsharing"))
             {
-                w.WriteStartObject("shared"); // unique but unshared
+                w.WriteStartObject(PShared); // unique but unshared
                 w.WriteEndObject();
             }
             if (since > 0 && T.PermSeq.TryGetValue(i, out var ps) && ps > since
                 && PreferHas(prefer, "deltashowsharingchanges") && PreferHas(prefer, "deltashowremovedasdeleted") && PreferHas(prefer, "deltatraversepermissiongaps")
                 && !(sim.Faults.Config.SharedChangedMissingOnRemoval && T.PermRemovalOnly.TryGetValue(i, out var ro) && ro))
             {
-                w.WriteString("@microsoft.graph.sharedChanged", "True");
+                w.WriteString(PSharedChanged, "True");
             }
         }
         w.WriteEndObject();
     }
 
+    private static void WriteActor(Utf8JsonWriter w, JsonEncodedText name, User actor)
+    {
+        w.WritePropertyName(name);
+        w.WriteRawValue(actor.ActorJson, skipInputValidation: true);
+    }
+
     private void WriteParentRef(Utf8JsonWriter w, Drive d, int parent, bool withPath)
     {
-        w.WriteStartObject("parentReference");
-        w.WriteString("driveType", d.DriveType == "business" ? "business" : "documentLibrary");
-        w.WriteString("driveId", d.Id);
+        w.WriteStartObject(PParentRef);
+        w.WriteString(PDriveType, d.DriveType == "business" ? VBusiness : VDocLib);
+        w.WriteString(PDriveId, d.IdJson);
         if (parent >= 0)
         {
-            w.WriteString("id", T.ItemId(parent));
+            w.WriteString(PId, T.ItemId(parent));
             if (withPath)
             {
                 var pp = T.ItemPath(parent);
-                w.WriteString("name", parent == d.Root ? d.Name : T.ItemName(parent));
-                w.WriteString("path", $"/drives/{d.Id}/root:{(pp == "/" ? "" : pp)}");
+                w.WriteString(PName, parent == d.Root ? d.Name : T.ItemName(parent));
+                w.WriteString(PPath, $"/drives/{d.Id}/root:{(pp == "/" ? "" : pp)}");
             }
         }
-        if (d.Site >= 0) w.WriteString("siteId", T.Sites[d.Site].Id);
+        if (d.Site >= 0) w.WriteString(PSiteId, T.Sites[d.Site].IdJson);
         w.WriteEndObject();
     }
 

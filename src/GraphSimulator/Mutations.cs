@@ -35,6 +35,7 @@ internal static class Mutations
             var rec = ApplyOne(t, rng, kind);
             if (rec is not null) applied.Add(rec);
         }
+        t.FolderUrlCache.Clear();
         Interlocked.Add(ref sim.Faults.Stats.Mutations, applied.Count);
         return applied;
     }

@@ -80,7 +80,8 @@ internal sealed class Simulator
         var req = new GraphRequest { Method = ctx.Request.Method, Path = path, Prefer = ctx.Request.Headers["Prefer"].ToString() };
         foreach (var kv in ctx.Request.Query) req.Query[kv.Key] = kv.Value.ToString();
         var resp = await Execute(req, top: true, fault: null);
-        await Send(ctx, resp.Response, resp.Reset);
+        try { await Send(ctx, resp.Response, resp.Reset); }
+        finally { resp.Response.Dispose(); }
     }
 
     private void Count(string endpoint) => Faults.Stats.RequestsByEndpoint.AddOrUpdate(endpoint, 1, (_, v) => v + 1);
@@ -288,10 +289,12 @@ internal sealed class Simulator
                 if (resp.Body.WrittenCount > 0) w.WriteRawValue(resp.Body.WrittenSpan, skipInputValidation: true);
                 else w.WriteNullValue();
                 w.WriteEndObject();
+                resp.Dispose();
             }
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        await Send(ctx, outer, false);
+        try { await Send(ctx, outer, false); }
+        finally { outer.Dispose(); }
     }
 }

@@ -6,6 +6,8 @@ internal sealed class User
 {
     public int Index;
     public Guid Id;
+    private string? _idText;
+    public string IdText => _idText ??= Id.ToString();
     public string DisplayName = "", GivenName = "", Surname = "", Upn = "";
     public string? Mail, JobTitle, Department, OfficeLocation;
     public bool Enabled = true, Guest, Deleted, HardDeleted;
@@ -15,6 +17,9 @@ internal sealed class User
     public int Drive = -1;
     public long Seq;
     public string ExternalEmail => Mail ?? Upn;
+    private byte[]? _actorJson;
+    /// <summary>{"user":{"email","id","displayName"}} as UTF-8, cached (createdBy/lastModifiedBy of every item).</summary>
+    public byte[] ActorJson => _actorJson ??= System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { user = new { email = Mail ?? Upn, id = IdText, displayName = DisplayName } }));
 }
 
 internal sealed class Group
@@ -41,6 +46,8 @@ internal sealed class Site
     public int Index;
     public string Id = "", Name = "", WebUrl = "", Description = "";
     public Guid CollectionId, WebId;
+    private System.Text.Json.JsonEncodedText? _idJson;
+    public System.Text.Json.JsonEncodedText IdJson => _idJson ??= System.Text.Json.JsonEncodedText.Encode(Id);
     public bool Root, Deleted;
     public long Seq;
     public readonly List<int> Drives = [];
@@ -51,6 +58,8 @@ internal sealed class Drive
     public int Index;
     public string Id = "", Name = "", DriveType = "documentLibrary", WebUrl = "";
     public int Site = -1, Owner = -1, Root = -1;
+    private System.Text.Json.JsonEncodedText? _idJson;
+    public System.Text.Json.JsonEncodedText IdJson => _idJson ??= System.Text.Json.JsonEncodedText.Encode(Id);
     public bool Deleted;
     public long Seq;
     /// <summary>Item indexes of this drive, in creation order (the order delta walks).</summary>
@@ -243,9 +252,9 @@ internal sealed class Tenant
 
     public string MimeType(int i)
     {
-        var name = ItemName(i);
-        var ext = Path.GetExtension(name);
-        var k = Array.IndexOf(Extensions, ext);
+        int k;
+        if (NameOverrides.TryGetValue(i, out var n)) k = Array.IndexOf(Extensions, Path.GetExtension(n));
+        else k = (int)((Rng.Hash(_idTag, (ulong)i * 31 + 5) >> 16) % 10);
         return k < 0 ? "application/octet-stream" : Mimes[k];
     }
 
@@ -253,6 +262,11 @@ internal sealed class Tenant
     public ulong ItemSeqVersion(int i) => (ulong)ItemSeq[i];
 
     public static string SeqTime(long seq) => EpochTime.AddSeconds(seq * 7).ToString("yyyy-MM-ddTHH:mm:ssZ");
+    /// <summary>UTC DateTime: Utf8JsonWriter writes it as "yyyy-MM-ddTHH:mm:ssZ" without formatting strings.</summary>
+    public static DateTime SeqDate(long seq) => EpochTime.UtcDateTime.AddSeconds(seq * 7);
+
+    /// <summary>Escaped webUrl per folder; cleared by every mutation batch (renames/moves change descendants' URLs).</summary>
+    public readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> FolderUrlCache = new();
 
     /// <summary>"/" for a root, "/A/B/c.docx" otherwise.</summary>
     public string ItemPath(int i)
@@ -267,6 +281,19 @@ internal sealed class Tenant
     }
 
     public string ItemWebUrl(int i)
+    {
+        var d = Drives[ItemDrive[i]];
+        if (ItemParent[i] < 0) return d.WebUrl;
+        var parent = ItemParent[i];
+        if (!FolderUrlCache.TryGetValue(parent, out var pu))
+        {
+            pu = SlowWebUrl(parent);
+            if (FolderUrlCache.Count < 500_000) FolderUrlCache[parent] = pu;
+        }
+        return string.Concat(pu, "/", Uri.EscapeDataString(ItemName(i)));
+    }
+
+    private string SlowWebUrl(int i)
     {
         var d = Drives[ItemDrive[i]];
         if (ItemParent[i] < 0) return d.WebUrl;

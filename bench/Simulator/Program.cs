@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Sentinel.GraphSimulator;
+
+// Drive-item delta throughput of the simulator (faults off), in-process server + HTTPS client on the same machine.
+// usage: dotnet run -c Release --project bench/Simulator -- [--profile large] [--items N] [--page-size 200] [--parallel 4] [--seconds 0 (= whole tenant)]
+var profile = Arg("--profile", "large");
+var items = Arg("--items", "");
+var pageSize = int.Parse(Arg("--page-size", "200"));
+var parallel = int.Parse(Arg("--parallel", "4"));
+var maxSeconds = double.Parse(Arg("--seconds", "0"));
+var full = Arg("--full-check", "0") == "1";
+
+var gen = Stopwatch.StartNew();
+var o = new SimulatorOptions
+{
+    Profile = profile, Seed = 42, Port = 0, PageSize = pageSize, Quirks = true,
+    CertDir = Path.Combine(Path.GetTempPath(), "sentinel-sim-bench-certs"),
+    Items = items.Length > 0 ? int.Parse(items) : null,
+};
+await using var sim = await SimulatorInstance.StartAsync(o);
+gen.Stop();
+GC.Collect(2, GCCollectionMode.Forced, true, true);
+var heapAfterGen = GC.GetTotalMemory(true);
+Console.WriteLine($"profile {profile}: {sim.Core.Tenant.ItemCount:N0} items, {sim.Core.Tenant.Drives.Count:N0} drives, {sim.Core.Tenant.Users.Count:N0} users; generated+started in {gen.Elapsed.TotalSeconds:F1} s; managed heap {heapAfterGen / 1048576.0:F0} MiB; working set {Environment.WorkingSet / 1048576.0:F0} MiB");
+
+if (Arg("--serialize-only", "0") == "1")
+{
+    // no HTTP: the cost of producing the pages alone
+    var core = sim.Core;
+    var swS = Stopwatch.StartNew();
+    var cpuS = Process.GetCurrentProcess().TotalProcessorTime;
+    long n0 = sim.Stats.DriveItemsServed, pagesS = 0;
+    foreach (var d in core.Tenant.Drives)
+    {
+        string? link = null;
+        var path = $"/drives/{d.Id}/root/delta";
+        while (true)
+        {
+            var req = new GraphRequest { Path = path };
+            if (link is not null) req.Query["token"] = link;
+            var route = core.Graph.Resolve(req);
+            var resp = new GraphResponse();
+            using (var w = new Utf8JsonWriter(resp.Body, Simulator.WriterOptions)) route.Run!(resp, w);
+            pagesS++;
+            var span = resp.Body.WrittenSpan;
+            var at = span.LastIndexOf("?token="u8);
+            var at2 = span.LastIndexOf("(token='"u8);
+            if (span.IndexOf("@odata.deltaLink"u8) >= 0) break;
+            if (at >= 0) { var r = span[(at + 7)..]; link = Encoding.UTF8.GetString(r[..r.IndexOf((byte)'"')]); }
+            else { var r = span[(at2 + 8)..]; link = Encoding.UTF8.GetString(r[..r.IndexOf((byte)'\'')]); }
+        }
+        if (swS.Elapsed.TotalSeconds > 20) break;
+    }
+    var nS = sim.Stats.DriveItemsServed - n0;
+    Console.WriteLine($"serialize-only: {nS:N0} items, {pagesS:N0} pages in {swS.Elapsed.TotalSeconds:F1} s = {nS / swS.Elapsed.TotalSeconds:N0} items/s (one thread), {nS / (Process.GetCurrentProcess().TotalProcessorTime - cpuS).TotalSeconds:N0} items per CPU-second");
+    return;
+}
+using var http = new HttpClient(Trusted(sim.CaFile)) { Timeout = TimeSpan.FromMinutes(5) };
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", sim.IssueGraphToken());
+http.DefaultRequestVersion = new Version(1, 1);
+var drives = sim.Core.Tenant.Drives.Select(d => d.Id).ToArray();
+var next = -1;
+long pages = 0, bytes = 0, itemsSeen = 0;
+long peakWs = 0;
+var deadline = maxSeconds > 0 ? DateTime.UtcNow.AddSeconds(maxSeconds) : DateTime.MaxValue;
+var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+var sw = Stopwatch.StartNew();
+var startServed = sim.Stats.DriveItemsServed;
+var monitor = Task.Run(async () =>
+{
+    while (true)
+    {
+        peakWs = Math.Max(peakWs, Process.GetCurrentProcess().WorkingSet64);
+        await Task.Delay(250);
+        if (Volatile.Read(ref next) >= drives.Length + parallel) return;
+    }
+});
+await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+{
+    var nextLink = "\"@odata.nextLink\":\""u8.ToArray();
+    var deltaLink = "\"@odata.deltaLink\":\""u8.ToArray();
+    var buffer = new byte[1 << 20];
+    while (true)
+    {
+        var k = Interlocked.Increment(ref next);
+        if (k >= drives.Length || DateTime.UtcNow > deadline) return;
+        var url = $"{sim.GraphBaseUrl}/drives/{drives[k]}/root/delta";
+        while (url is not null)
+        {
+            using var resp = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            resp.EnsureSuccessStatusCode();
+            await using var stream = await resp.Content.ReadAsStreamAsync();
+            var len = 0;
+            int r;
+            while ((r = await stream.ReadAsync(buffer.AsMemory(len))) > 0)
+            {
+                len += r;
+                if (len == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+            }
+            var body = buffer.AsMemory(0, len);
+            Interlocked.Increment(ref pages);
+            Interlocked.Add(ref bytes, len);
+            if (full)
+            {
+                using var doc = JsonDocument.Parse(body);
+                Interlocked.Add(ref itemsSeen, doc.RootElement.GetProperty("value").GetArrayLength());
+            }
+            url = null;
+            var span = body.Span;
+            var at = span.LastIndexOf(nextLink);
+            if (at >= 0)
+            {
+                var rest = span[(at + nextLink.Length)..];
+                url = Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)'"')]);
+            }
+            else if (span.LastIndexOf(deltaLink) < 0) throw new InvalidOperationException("page without nextLink or deltaLink");
+        }
+    }
+}));
+sw.Stop();
+Interlocked.Exchange(ref next, drives.Length + parallel);
+await monitor;
+var served = sim.Stats.DriveItemsServed - startServed;
+Console.WriteLine($"served {served:N0} drive items in {pages:N0} pages ({bytes / 1048576.0:F0} MiB JSON) in {sw.Elapsed.TotalSeconds:F1} s with {parallel} parallel clients, page size {pageSize}");
+var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+Console.WriteLine($"throughput: {served / sw.Elapsed.TotalSeconds:N0} items/s wall, {pages / sw.Elapsed.TotalSeconds:N0} pages/s; CPU {cpu:F1} s (server + TLS client) = {served / cpu:N0} items per CPU-second; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+Console.WriteLine($"peak working set (server + client, one process): {peakWs / 1048576.0:F0} MiB; managed heap now {GC.GetTotalMemory(false) / 1048576.0:F0} MiB");
+if (full) Console.WriteLine($"items parsed by the client: {itemsSeen:N0}");
+
+string Arg(string name, string def)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : def;
+}
+
+// Same trust model as Sentinel.Features.Infrastructure.TrustedHttp (kept local so the bench builds on its own).
+static SocketsHttpHandler Trusted(string caFile)
+{
+    var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+    var ca = new X509Certificate2Collection();
+    ca.ImportFromPemFile(caFile);
+    policy.CustomTrustStore.AddRange(ca);
+    return new SocketsHttpHandler { MaxConnectionsPerServer = 64, SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
+}
