@@ -10,7 +10,7 @@ namespace Sentinel.GraphSimulator;
 /// </summary>
 internal static class Certificates
 {
-    public static (X509Certificate2 Server, string CaFile) LoadOrCreate(string dir, string host)
+    public static (X509Certificate2 Server, string CaFile) LoadOrCreate(string dir, string host, string? publicHost = null)
     {
         Directory.CreateDirectory(dir);
         var caFile = Path.Combine(dir, "ca.pem");
@@ -37,7 +37,7 @@ internal static class Certificates
             if (File.Exists(serverFile)) File.Delete(serverFile);
         }
 
-        var wantedNames = new[] { "localhost", "127.0.0.1", "::1", Dns.GetHostName(), host, "graph-simulator", "simulator" }
+        var wantedNames = new[] { "localhost", "127.0.0.1", "::1", Dns.GetHostName(), host, publicHost ?? "", "graph-simulator", "simulator", "sim" }
             .Where(n => !string.IsNullOrWhiteSpace(n) && n != "0.0.0.0" && n != "::").Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         if (File.Exists(serverFile))
         {

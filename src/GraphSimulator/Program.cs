@@ -39,6 +39,8 @@ namespace Sentinel.GraphSimulator
               --seed N                          deterministic seed (default 42)        SIM_SEED
               --port N                          HTTPS port (default 5443; 0 = any)     SIM_PORT
               --host ADDR                       bind address (default 127.0.0.1)       SIM_HOST
+              --public-url URL                  base URL in links/issuers when clients reach it by another name
+                                                (compose: https://simulator:5443; added to the certificate)  SIM_PUBLIC_URL
               --cert-dir DIR                    CA + server cert + signing key (default .data/sim)  SIM_CERT_DIR
               --tenant-id / --client-id / --client-secret   (default ENTRA_TENANT_ID / ENTRA_CLIENT_ID / ENTRA_CLIENT_SECRET)
               --tenant-domain D                 default contoso.onmicrosoft.com        SIM_TENANT_DOMAIN
@@ -66,7 +68,7 @@ namespace Sentinel.GraphSimulator
                 "profile", "seed", "port", "host", "cert-dir", "tenant-id", "client-id", "client-secret", "tenant-domain", "page-size", "directory-page-size",
                 "sites-page-size", "members-per-page", "users", "groups", "sites", "items", "mutate-per-tick", "mutate-interval-seconds", "no-quirks", "faults",
                 "fault-429", "fault-503", "fault-500", "fault-504", "fault-reset", "fault-batch-429", "fault-resync", "fault-sync-state", "retry-after",
-                "retry-after-date-share", "latency-ms", "ru-budget", "verbose",
+                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url",
             };
             foreach (var f in flags)
             {
@@ -121,6 +123,11 @@ namespace Sentinel.GraphSimulator
             if (values.TryGetValue("client-id", out var cid)) o.ClientId = cid;
             if (values.TryGetValue("client-secret", out var sec)) o.ClientSecret = sec;
             if (values.TryGetValue("tenant-domain", out var dom)) o.TenantDomain = dom;
+            if (values.TryGetValue("public-url", out var pub))
+            {
+                if (!Uri.TryCreate(pub, UriKind.Absolute, out var pubUri) || pubUri.Scheme != "https") throw new ArgumentException("--public-url must be an absolute https URL");
+                o.PublicUrl = pub.TrimEnd('/');
+            }
             _ = Generator.Size(o); // validates the profile
 
             FaultConfig? faults = null;

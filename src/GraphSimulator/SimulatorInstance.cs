@@ -45,7 +45,8 @@ public sealed class SimulatorInstance : IAsyncDisposable
     public static async Task<SimulatorInstance> StartAsync(SimulatorOptions o, TimeProvider? time, CancellationToken ct = default)
     {
         var sim = new Simulator(o, time);
-        var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host);
+        var publicHost = o.PublicUrl is not null && Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var pu) ? pu.Host : null;
+        var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host, publicHost);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SimulatorInstance).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
         if (o.Verbose) builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Information);
@@ -67,7 +68,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
         var addr = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(addr.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "127.0.0.1")).Port;
         var host = o.Host is "0.0.0.0" or "*" or "::" ? "127.0.0.1" : o.Host;
-        sim.BaseUrl = Environment.GetEnvironmentVariable("SIM_PUBLIC_URL")?.TrimEnd('/') ?? $"https://{host}:{port}";
+        sim.BaseUrl = o.PublicUrl?.TrimEnd('/') ?? $"https://{host}:{port}";
         if (o.MutatePerTick > 0 && o.MutateIntervalSeconds > 0) instance._ticker = instance.TickAsync();
         return instance;
     }

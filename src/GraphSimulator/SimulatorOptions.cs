@@ -8,6 +8,8 @@ public sealed class SimulatorOptions
     /// <summary>0 = ephemeral port.</summary>
     public int Port { get; set; }
     public string Host { get; set; } = "127.0.0.1";
+    /// <summary>Base URL clients use when it differs from https://{host}:{port} (compose: https://simulator:5443). Links and issuers use it.</summary>
+    public string? PublicUrl { get; set; }
     /// <summary>Where ca.pem, ca.key.pem, server.pfx and signing-key.pem live; created on first start.</summary>
     public string CertDir { get; set; } = Path.Combine(Path.GetTempPath(), "sentinel-sim-certs");
     public string TenantId { get; set; } = "8f2a4c1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b";
