@@ -47,8 +47,9 @@ CREATE TABLE job_runs (
     CONSTRAINT job_runs_status_valid CHECK (status IN ('running', 'success', 'failed', 'cancelled')),
     CONSTRAINT job_runs_triggered_by_valid CHECK (triggered_by IN ('schedule', 'run_now', 'cli'))
 );
-CREATE INDEX job_runs_job_started_idx ON job_runs (job_id, started_at DESC);
-CREATE INDEX job_runs_started_idx ON job_runs (started_at DESC);
+-- Keyset paging of ListRuns: (started_at, run_id) descending, overall and per job.
+CREATE INDEX job_runs_job_started_idx ON job_runs (job_id, started_at DESC, run_id DESC);
+CREATE INDEX job_runs_started_idx ON job_runs (started_at DESC, run_id DESC);
 CREATE INDEX job_runs_running_idx ON job_runs (job_id) WHERE status = 'running';
 -- One occurrence of a schedule can never run twice, whatever the number of workers.
 CREATE UNIQUE INDEX job_runs_occurrence_uq ON job_runs (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL;
@@ -64,11 +65,32 @@ CREATE TABLE job_run_requests (
     force        boolean NOT NULL DEFAULT false,
     status       text NOT NULL DEFAULT 'pending',
     run_id       uuid,
+    -- additions: when and why a request was claimed or dropped (paused job, already running)
+    handled_at   timestamptz,
+    dropped_reason text,
     CONSTRAINT job_run_requests_status_valid CHECK (status IN ('pending', 'claimed', 'dropped'))
 );
 CREATE INDEX job_run_requests_pending_idx ON job_run_requests (requested_at) WHERE status = 'pending';
 -- At most one pending request per job: a second run-now returns the first.
 CREATE UNIQUE INDEX job_run_requests_one_pending_uq ON job_run_requests (job_id) WHERE status = 'pending';
+
+-- The advisory lock key of a job: one bigint per job_id, used by pg_try_advisory_lock while a run is live
+-- and by the lost-run rescuer (pg_locks shows it as classid = high 32 bits, objid = low 32 bits, objsubid = 1).
+CREATE FUNCTION sentinel_job_lock_key(job_id uuid) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ('x' || substr(replace(job_id::text, '-', ''), 1, 16))::bit(64)::bigint
+$$;
+
+-- Is some session of this database holding the job's run lock?
+CREATE FUNCTION sentinel_job_lock_held(job_id uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = ((sentinel_job_lock_key(job_id) >> 32) & 4294967295)::oid
+           AND l.objid = (sentinel_job_lock_key(job_id) & 4294967295)::oid)
+$$;
 
 SELECT track_table_updates('jobs');
 SELECT track_table_updates('job_schedules');

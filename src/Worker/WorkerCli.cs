@@ -57,6 +57,9 @@ public static class WorkerCli
                 foreach (var (field, messages) in v.Errors)
                     foreach (var m in messages) Console.Error.WriteLine($"error: {field}: {m}");
                 return ExitUsage;
+            case ConflictException or NotFoundException:
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitFailure;
             case ConfigurationException c:
                 Console.Error.WriteLine($"error: {c.Message}");
                 return ExitFailure;

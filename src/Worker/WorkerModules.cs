@@ -1,5 +1,5 @@
-using Dapper;
 using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Worker;
 
@@ -9,23 +9,22 @@ internal static class WorkerModules
     public static void ConfigureServices(IServiceCollection services, IConfiguration configuration, SentinelSettings settings)
     {
         Sentinel.Features.Ingestion.IngestionRegistration.AddGraphIngestion(services, settings);
+
+        // Scheduler: loop (hosted unless SCHEDULER_ENABLED=false), run bookkeeping, health state.
+        services.AddScheduler(SchedulerConfiguration.FromConfiguration(configuration, settings));
+        if (SchedulerConfiguration.Enabled(configuration))
+            services.AddHostedService(p => p.GetRequiredService<Scheduler>());
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
+
+        // Control plane: bearer JWT from the configured Entra tenant, operator roles.
+        ControlPlane.AddAuth(services, settings);
     }
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/health", async (Db db, CancellationToken ct) =>
-        {
-            var dbOk = false;
-            try
-            {
-                await using var connection = await db.OpenAsync(ct);
-                dbOk = await connection.ExecuteScalarAsync<int>("SELECT 1") == 1;
-            }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-            {
-                dbOk = false;
-            }
-            return Results.Json(new { status = dbOk ? "ok" : "degraded", db = dbOk }, Json.Options, statusCode: dbOk ? 200 : 503);
-        });
+        app.UseSentinelJsonErrors();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        ControlPlane.Map(app);
     }
 }

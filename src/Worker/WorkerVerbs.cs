@@ -6,5 +6,6 @@ internal static class WorkerVerbs
     public static void Register()
     {
         WorkerCli.AddVerb("cron", CronVerb.RunAsync);
+        WorkerCli.AddVerb("run-once", RunOnceVerb.RunAsync);
     }
 }

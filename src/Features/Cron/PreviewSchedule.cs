@@ -19,12 +19,8 @@ public static class PreviewSchedule
     {
         public Validator()
         {
-            RuleFor(q => q.CronExpr).Custom((expr, ctx) =>
-            {
-                if (!CronSchedule.TryParse(expr, out _, out var error)) ctx.AddFailure(error!.Message);
-            });
-            RuleFor(q => q.TimeZone).Must(tz => tz is null || ScheduleTimeZones.TryFind(tz, out _))
-                .WithMessage(q => $"unknown time zone '{q.TimeZone}'; expected an IANA id such as UTC or Europe/Berlin");
+            RuleFor(q => q.CronExpr).ValidCron();
+            RuleFor(q => q.TimeZone).ValidTimeZone();
             RuleFor(q => q.Count).InclusiveBetween(1, MaxCount).WithMessage($"count must be between 1 and {MaxCount}");
         }
     }

@@ -16,6 +16,7 @@ public static class FeatureRegistration
     public static IServiceCollection AddSentinelFeatures(this IServiceCollection services, HostRole role, string connectionString)
     {
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
+        DateTimeOffsetTypeHandler.Register();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => Db.CreateDataSource(connectionString, $"sentinel-{role.ToString().ToLowerInvariant()}"));
         services.TryAddSingleton<Db>();

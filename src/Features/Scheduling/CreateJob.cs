@@ -21,9 +21,8 @@ public static class CreateJob
                 .WithMessage(c => $"unknown job_type '{c.JobType}'; expected one of: {string.Join(", ", JobTypes.All)}");
             RuleFor(c => c.Config).Custom((config, ctx) =>
             {
-                if (config is { Length: > 65536 }) { ctx.AddFailure("config must be at most 65536 characters"); return; }
-                var (_, error) = JobTypes.ParseConfig(config);
-                if (error is not null) ctx.AddFailure($"config {error}");
+                foreach (var (field, message) in JobConfigRules.Problems(ctx.InstanceToValidate.JobType, config))
+                    ctx.AddFailure(field, message);
             });
             RuleFor(c => c.Name).MaximumLength(200).WithMessage("name must be at most 200 characters");
             RuleFor(c => c.Actor).NotNull();
