@@ -98,7 +98,7 @@ internal static class GroundTruth
             w.WriteString("name", t.ItemName(i));
             w.WriteString("path", t.ItemPath(i));
             w.WriteBoolean("isFolder", t.IsFolder(i));
-            w.WriteBoolean("deleted", t.IsDeleted(i));
+            w.WriteBoolean("deleted", t.IsDeleted(i) || t.Drives[t.ItemDrive[i]].Deleted); // a deleted drive takes its items with it
             w.WriteEndObject();
             await Tick();
         }
@@ -132,7 +132,7 @@ internal static class GroundTruth
         // "0001-01-01T00:00:00Z" is Graph's "no expiry": the truth reports null
         if (p.Expiration is null || p.Expiration.StartsWith("0001-01-01", StringComparison.Ordinal)) w.WriteNull("expirationDateTime");
         else w.WriteString("expirationDateTime", p.Expiration);
-        w.WriteBoolean("deleted", p.Deleted || t.IsDeleted(item));
+        w.WriteBoolean("deleted", p.Deleted || t.IsDeleted(item) || t.Drives[t.ItemDrive[item]].Deleted);
         w.WriteStartArray("grants");
         var seen = new HashSet<string>();
         IEnumerable<Grant> all = p.GrantedTo is null ? p.Identities : p.Identities.Prepend(p.GrantedTo);

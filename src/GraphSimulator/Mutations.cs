@@ -181,6 +181,7 @@ internal static class Mutations
                 u.Deleted = true;
                 u.HardDeleted = rng.Chance(0.3);
                 u.Seq = ++t.Seq;
+                if (u.Drive >= 0) { t.Drives[u.Drive].Deleted = true; t.Drives[u.Drive].Seq = t.Seq; } // the OneDrive is no longer reachable
                 foreach (var m in t.Memberships)
                 {
                     if (m.MemberIsGroup || m.Member != u.Index || m.Deleted) continue;

@@ -18,6 +18,13 @@ internal sealed class MiniIngest(GraphServiceClient client)
     public readonly Dictionary<string, string> DeltaLinks = [];
     public int Pages, EmptyPagesWithNext, Duplicates, SharedChanged;
 
+    /// <summary>Drives no longer listed (e.g. the OneDrive of a deleted user) take their items with them.</summary>
+    public void DropDrivesOtherThan(IReadOnlyCollection<string> drives)
+    {
+        foreach (var i in Items.Values.Where(i => !drives.Contains(i.DriveId) && !i.Deleted).ToList()) Items[i.Id] = i with { Deleted = true };
+        foreach (var d in DeltaLinks.Keys.Where(d => !drives.Contains(d)).ToList()) DeltaLinks.Remove(d);
+    }
+
     public async Task<List<string>> DriveIds()
     {
         var ids = new List<string>();
