@@ -13,9 +13,32 @@ namespace Sentinel.Features.Ingestion;
 internal readonly record struct StageRow(string Id, bool Removed, string Raw, string? A = null, string? B = null);
 
 /// <summary>What a page handler knows about the round it is in.</summary>
-internal sealed record DeltaPageContext(DateTimeOffset Now, DateTimeOffset RoundStart, bool Sweep);
+internal sealed record DeltaPageContext(DateTimeOffset Now, DateTimeOffset RoundStart, bool Sweep)
+{
+    /// <summary>Set by the page / round-end handler when its merge changed rows (drives the deferred table_update_log touch).</summary>
+    public bool Changed { get; set; }
+}
 
-internal sealed record DeltaPartition(string ResourceType, string PartitionKey, string InitialUrl, IReadOnlyDictionary<string, string>? Headers = null);
+/// <param name="DeferredLogTables">When set, page transactions defer the table_update_log trigger (006_ingestion.sql) and
+/// these tables are touched right after a commit that changed rows, so concurrent partitions do not serialise on the log row.</param>
+internal sealed record DeltaPartition(string ResourceType, string PartitionKey, string InitialUrl, IReadOnlyDictionary<string, string>? Headers = null,
+    string[]? DeferredLogTables = null);
+
+/// <summary>table_update_log writes outside the page transactions (see 006_ingestion.sql).</summary>
+internal static class TableLog
+{
+    public const string DeferSql = "SET LOCAL sentinel.defer_table_log = 'on'";
+
+    public static async Task TouchAsync(Db db, string[] tables, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO table_update_log (table_name, last_updated_at)
+            SELECT t, clock_timestamp() FROM unnest(@Tables) AS t
+            ON CONFLICT (table_name) DO UPDATE SET last_updated_at = GREATEST(table_update_log.last_updated_at, EXCLUDED.last_updated_at)
+            """, new { Tables = tables }, cancellationToken: ct));
+    }
+}
 
 internal sealed record DeltaRoundResult(int Pages, long Items, bool Resynced, bool RoundCompleted, bool NotFound);
 
@@ -140,6 +163,8 @@ internal static class DeltaRounds
             await using (var c = await db.OpenAsync(ct))
             await using (var tx = await c.BeginTransactionAsync(ct))
             {
+                if (partition.DeferredLogTables is not null)
+                    await c.ExecuteAsync(new CommandDefinition(TableLog.DeferSql, transaction: tx, cancellationToken: ct));
                 if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
                     items += await onPage(c, tx, value, ctx, ct);
                 if (next is not null)
@@ -164,6 +189,8 @@ internal static class DeltaRounds
                 }
                 await tx.CommitAsync(ct);
             }
+            if (partition.DeferredLogTables is not null && ctx.Changed)
+                await TableLog.TouchAsync(db, partition.DeferredLogTables, CancellationToken.None);
             pages++;
             run.Add("pages", 1);
             await run.ReportAsync(ct);

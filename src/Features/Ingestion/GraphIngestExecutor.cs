@@ -67,7 +67,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
     }
 
     /// <summary>Refreshes the materialized views whose dependency tables changed (the Views area's slice).</summary>
-    private Task<object?> RefreshViewsAsync(CancellationToken ct) => Task.FromResult<object?>(new { skipped = "RefreshImpactedViews not available yet" });
+    private async Task<object?> RefreshViewsAsync(CancellationToken ct) => await mediator.Send(new Views.RefreshImpactedViews.Command(), ct);
 }
 
 public static class IngestionRegistration

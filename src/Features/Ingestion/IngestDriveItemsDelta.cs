@@ -116,6 +116,8 @@ public static class IngestDriveItemsDelta
         FROM gone WHERE g.item_id = gone.id AND g.deleted_at IS NULL;
         """;
 
+    private static readonly string[] LogTables = ["msgraph_drive_items", "msgraph_drive_item_permissions", "msgraph_drive_item_permission_grants"];
+
     private sealed record DriveRow(string Id, string? SiteId, string? SiteUrl);
 
     internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
@@ -136,20 +138,24 @@ public static class IngestDriveItemsDelta
             await Parallel.ForEachAsync(drives, new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct },
                 async (drive, token) =>
                 {
-                    var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders);
+                    var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders, LogTables);
                     var round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
                         async (c, tx, value, ctx, t) =>
                         {
                             var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e));
                             await Staging.CopyAsync(c, "stage_items", rows.Values, t);
-                            await c.ExecuteAsync(new CommandDefinition(PageSql,
+                            var affected = await c.ExecuteAsync(new CommandDefinition(PageSql,
                                 new { DriveId = drive.Id, ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: t));
+                            if (affected > 0) ctx.Changed = true;
                             run.Add("items", rows.Count);
                             return rows.Count;
                         },
-                        (c, tx, ctx, t) => ctx.Sweep
-                            ? c.ExecuteAsync(new CommandDefinition(SweepSql, new { DriveId = drive.Id, ctx.Now, ctx.RoundStart }, tx, cancellationToken: t))
-                            : Task.CompletedTask,
+                        async (c, tx, ctx, t) =>
+                        {
+                            if (ctx.Sweep &&
+                                await c.ExecuteAsync(new CommandDefinition(SweepSql, new { DriveId = drive.Id, ctx.Now, ctx.RoundStart }, tx, cancellationToken: t)) > 0)
+                                ctx.Changed = true;
+                        },
                         token);
                     Interlocked.Add(ref pages, round.Pages);
                     Interlocked.Add(ref items, round.Items);

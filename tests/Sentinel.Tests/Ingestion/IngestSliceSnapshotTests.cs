@@ -20,7 +20,12 @@ public sealed class IngestSliceSnapshotTests(SimulatorFixture fixture) : IClassF
         Snapshot.Match(new { users, groups, sites, drives, items, permissions }, "full");
         await GroundTruth.AssertMatchesAsync(fixture);
 
-        // A second run without changes: empty deltas, nothing rewritten, no permission scan.
+        // Drive-item pages defer the table_update_log trigger and touch the log after commit (006_ingestion.sql).
+        const string LogSql = "SELECT last_updated_at FROM table_update_log WHERE table_name = 'msgraph_drive_items'";
+        var logged = await fixture.ScalarAsync<DateTime?>(LogSql);
+        Assert.NotNull(logged);
+
+        // A second run without changes: empty deltas, nothing rewritten, no permission scan, the log left alone.
         fixture.Clock.Advance(TimeSpan.FromMinutes(5));
         var again = new IngestRun(fixture.Clock.GetUtcNow());
         var second = new
@@ -33,6 +38,7 @@ public sealed class IngestSliceSnapshotTests(SimulatorFixture fixture) : IClassF
             permissions = await fixture.SendAsync(new ScanPermissionsBatch.Command(options, again)),
         };
         Snapshot.Match(second, "unchanged");
+        Assert.Equal(logged, await fixture.ScalarAsync<DateTime?>(LogSql));
         foreach (var table in new[] { "msgraph_users", "msgraph_groups", "msgraph_sites", "msgraph_drives", "msgraph_drive_items", "msgraph_drive_item_permissions" })
             Assert.Equal(0, await fixture.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE synced_at >= @T", new { T = again.StartedAt }));
     }
