@@ -41,7 +41,6 @@ internal static class WebModules
                 o.ExpireTimeSpan = TimeSpan.FromHours(web.SessionHours);
                 o.SlidingExpiration = true;
                 o.LoginPath = "/account/signin";
-                o.AccessDeniedPath = "/account/denied";
                 o.Events.OnRedirectToLogin = ctx =>
                 {
                     if (IsApi(ctx.Request)) ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;

@@ -155,9 +155,10 @@ public sealed class SignedInClient : IDisposable
     }
 
     /// <summary>The antiforgery request token from a page's layout meta tag.</summary>
-    public async Task<string> CsrfTokenAsync(string page = "/account/signed-out")
+    public async Task<string> CsrfTokenAsync(string page = "/jobs")
     {
-        var html = await Http.GetStringAsync("/jobs");
+        using var response = await Http.GetAsync(page);
+        var html = await response.Content.ReadAsStringAsync();
         var m = Regex.Match(html, "<meta name=\"csrf-token\" content=\"([^\"]+)\"");
         Assert.True(m.Success, "no csrf meta tag");
         return WebUtility.HtmlDecode(m.Groups[1].Value);

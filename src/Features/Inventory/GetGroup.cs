@@ -12,7 +12,7 @@ public static class GetGroup
 
     public sealed record Member(string MemberId, string MemberType, string? DisplayName, string? Upn, DateTimeOffset? DeletedAt);
 
-    public sealed record Result(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, string[]? GroupTypes,
+    public sealed record Result(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, string? GroupTypes,
         DateTimeOffset? DeletedAt, IReadOnlyList<Member> Members);
 
     internal sealed class Validator : AbstractValidator<Query>
@@ -20,7 +20,7 @@ public static class GetGroup
         public Validator() => RuleFor(q => q.GroupId).NotEmpty().MaximumLength(300).WithMessage("group_id must be 1-300 characters");
     }
 
-    private const string GroupSql = "SELECT id, display_name, mail, security_enabled, group_types, deleted_at FROM msgraph_groups WHERE id = @GroupId";
+    private const string GroupSql = "SELECT id, display_name, mail, security_enabled, array_to_string(group_types, ',') AS group_types, deleted_at FROM msgraph_groups WHERE id = @GroupId";
     private const string MembersSql = """
         SELECT m.member_id, m.member_type, coalesce(u.display_name, g.display_name) AS display_name, u.user_principal_name AS upn, m.deleted_at
           FROM msgraph_group_members m
@@ -31,7 +31,7 @@ public static class GetGroup
          LIMIT 2000
         """;
 
-    private sealed record GroupRow(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, string[]? GroupTypes, DateTimeOffset? DeletedAt);
+    private sealed record GroupRow(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, string? GroupTypes, DateTimeOffset? DeletedAt);
 
     internal sealed class Handler(Db db) : IRequestHandler<Query, Result>
     {

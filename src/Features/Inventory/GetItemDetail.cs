@@ -57,7 +57,7 @@ public static class GetItemDetail
         """;
 
     private const string PermissionsSql = """
-        SELECT permission_id, roles, link_type, link_scope, link_expiration_dt, inherited_from_id, has_password, deleted_at
+        SELECT permission_id, array_to_string(roles, ',') AS roles, link_type, link_scope, link_expiration_dt, inherited_from_id, has_password, deleted_at
           FROM msgraph_drive_item_permissions WHERE item_id = @ItemId
          ORDER BY deleted_at NULLS FIRST, coalesce(link_scope, 'direct'), permission_id
         """;
@@ -80,7 +80,7 @@ public static class GetItemDetail
 
     private sealed record ItemRow(string Id, string DriveId, string? Name, string? Path, bool? IsFolder, long? Size, DateTimeOffset? ModifiedDt,
         string? WebUrl, DateTimeOffset? DeletedAt, DateTimeOffset? PermissionsLastSyncedAt, string? DriveName, string? SiteId, string? SiteName);
-    private sealed record PermissionRow(string PermissionId, string[]? Roles, string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt,
+    private sealed record PermissionRow(string PermissionId, string? Roles, string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt,
         string? InheritedFromId, bool? HasPassword, DateTimeOffset? DeletedAt);
     private sealed record GrantRow(string PermissionId, string PrincipalType, string PrincipalId, string? DisplayName, string? Email, bool IsExternal, DateTimeOffset? DeletedAt);
     private sealed record MemberRow(string GroupId, string MemberId, string MemberType, string? DisplayName, string? Upn);
@@ -104,7 +104,7 @@ public static class GetItemDetail
             var grantsByPermission = grants.ToLookup(g => g.PermissionId);
             return new Result(item.Id, item.DriveId, item.Name, item.Path, item.IsFolder, item.Size, item.ModifiedDt, item.WebUrl, item.DeletedAt,
                 item.PermissionsLastSyncedAt, item.DriveName, item.SiteId, item.SiteName, crumbs,
-                permissions.Select(p => new Permission(p.PermissionId, p.Roles, p.LinkType, p.LinkScope, p.LinkExpirationDt, p.InheritedFromId,
+                permissions.Select(p => new Permission(p.PermissionId, p.Roles is { Length: > 0 } roles ? roles.Split(',') : [], p.LinkType, p.LinkScope, p.LinkExpirationDt, p.InheritedFromId,
                     p.HasPassword, p.DeletedAt,
                     grantsByPermission[p.PermissionId].Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email, g.IsExternal,
                         g.DeletedAt, g.PrincipalType == "group" && membersByGroup.TryGetValue(g.PrincipalId, out var m) ? m : [])).ToList())).ToList());

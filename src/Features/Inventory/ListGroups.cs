@@ -11,7 +11,7 @@ public static class ListGroups
     public sealed record Query(string? Search = null, DeletedFilter Deleted = DeletedFilter.All,
         string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
 
-    public sealed record Row(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, bool? MailEnabled, string[]? GroupTypes,
+    public sealed record Row(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, bool? MailEnabled, string? GroupTypes,
         long MemberCount, DateTimeOffset? DeletedAt, string SortValue);
 
     internal static readonly IReadOnlyDictionary<string, SortColumn> Sorts = new Dictionary<string, SortColumn>
@@ -31,7 +31,7 @@ public static class ListGroups
     }
 
     private const string Select = """
-        SELECT g.id, g.display_name, g.mail, g.security_enabled, g.mail_enabled, g.group_types,
+        SELECT g.id, g.display_name, g.mail, g.security_enabled, g.mail_enabled, array_to_string(g.group_types, ',') AS group_types,
                (SELECT count(*) FROM msgraph_group_members m WHERE m.group_id = g.id AND m.deleted_at IS NULL) AS member_count,
                g.deleted_at, ({0})::text AS sort_value
           FROM msgraph_groups g

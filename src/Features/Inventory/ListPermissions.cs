@@ -20,7 +20,7 @@ public static class ListPermissions
         string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
         string Sort = "item", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
 
-    public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string[]? Roles,
+    public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
         bool External, string? Grantees, string? DriveName, string? SiteName, string SortValue);
 
@@ -53,7 +53,7 @@ public static class ListPermissions
     }
 
     private const string Select = """
-        SELECT p.permission_id, p.item_id, p.drive_id, i.name AS item_name, i.path AS item_path, p.roles, p.link_type, p.link_scope,
+        SELECT p.permission_id, p.item_id, p.drive_id, i.name AS item_name, i.path AS item_path, array_to_string(p.roles, ',') AS roles, p.link_type, p.link_scope,
                p.link_expiration_dt, p.inherited_from_id, p.deleted_at,
                EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
                         WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external) AS external,

@@ -99,14 +99,6 @@ public sealed class AccountController(EntraSignIn entra, IDataProtectionProvider
     [AllowAnonymous, HttpGet("/account/signed-out")]
     public IActionResult SignedOut() => View();
 
-    /// <summary>Signed in but no Sentinel app role: a friendly 403.</summary>
-    [Authorize(Policy = Roles.SignedIn), HttpGet("/account/denied")]
-    public IActionResult Denied()
-    {
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        return View("~/Views/Error/Forbidden.cshtml", 403);
-    }
-
     private IActionResult SignInError(string message)
     {
         Response.StatusCode = StatusCodes.Status400BadRequest;

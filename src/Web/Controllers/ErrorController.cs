@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Sentinel.Web.Controllers;
 
 /// <summary>Status-code pages (re-executed in place, so the status stays): 403 explains roles, 404 says so.</summary>
-[AllowAnonymous, ApiExplorerSettings(IgnoreApi = true)]
+[AllowAnonymous, IgnoreAntiforgeryToken, ApiExplorerSettings(IgnoreApi = true)]
 public sealed class ErrorController : Controller
 {
     [Route("/error/{code:int}")]

@@ -37,7 +37,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
         var page = await mediator.Send(new ListGroups.Query(f.Q, f.DeletedFilter, f.Sort ?? "name", f.Descending, export ? null : f.Cursor, f.PageLimit(export)), ct);
         if (export)
             return Csv("groups", ["id", "display_name", "mail", "security_enabled", "mail_enabled", "group_types", "member_count", "deleted_at"],
-                page.Rows.Select(r => new object?[] { r.Id, r.DisplayName, r.Mail, r.SecurityEnabled, r.MailEnabled, string.Join(';', r.GroupTypes ?? []), r.MemberCount, r.DeletedAt }));
+                page.Rows.Select(r => new object?[] { r.Id, r.DisplayName, r.Mail, r.SecurityEnabled, r.MailEnabled, r.GroupTypes?.Replace(',', ';'), r.MemberCount, r.DeletedAt }));
         return View(new ListModel<ListGroups.Row>("groups", "/inventory/groups", f, page));
     }
 
@@ -85,7 +85,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
         var page = await mediator.Send(ToPermissionsQuery(f, export), ct);
         if (export)
             return Csv("permissions", ["permission_id", "item_id", "drive_id", "item_name", "item_path", "roles", "link_type", "link_scope", "link_expiration_dt", "inherited", "external", "grantees", "site_name", "drive_name", "deleted_at"],
-                page.Rows.Select(r => new object?[] { r.PermissionId, r.ItemId, r.DriveId, r.ItemName, r.ItemPath, string.Join(';', r.Roles ?? []), r.LinkType, r.LinkScope ?? "direct",
+                page.Rows.Select(r => new object?[] { r.PermissionId, r.ItemId, r.DriveId, r.ItemName, r.ItemPath, r.Roles?.Replace(',', ';'), r.LinkType, r.LinkScope ?? "direct",
                     r.LinkExpirationDt, r.InheritedFromId is not null, r.External, r.Grantees, r.SiteName, r.DriveName, r.DeletedAt }));
         return View(new ListModel<ListPermissions.Row>("permissions", "/inventory/permissions", f, page));
     }
