@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Sentinel.Web.Tests;
+
+[Collection(SeededWebCollection.Name)]
+public sealed class SecurityTests(SeededWebFixture fx)
+{
+    [Fact]
+    public async Task A_state_change_without_the_antiforgery_token_is_rejected_and_writes_nothing()
+    {
+        var admin = await fx.SignInAsync(WebFixture.Admin);
+        var before = await fx.ScalarAsync<long>("SELECT count(*) FROM jobs");
+        using var form = await admin.Http.PostAsync("/jobs/new", new FormUrlEncodedContent(new Dictionary<string, string> { ["JobType"] = "refresh_mv", ["Name"] = "csrf" }));
+        Assert.Equal(HttpStatusCode.BadRequest, form.StatusCode);
+        var api = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new StringContent("{\"job_type\":\"refresh_mv\"}", System.Text.Encoding.UTF8, "application/json") };
+        using var apiResponse = await admin.Http.SendAsync(api);
+        Assert.Equal(HttpStatusCode.BadRequest, apiResponse.StatusCode);
+        Assert.Equal(before, await fx.ScalarAsync<long>("SELECT count(*) FROM jobs"));
+
+        // The same request with the token goes through: the rejection above was the token, nothing else.
+        var token = await admin.CsrfTokenAsync();
+        var ok = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new StringContent("{\"job_type\":\"refresh_mv\",\"name\":\"with token\"}", System.Text.Encoding.UTF8, "application/json") };
+        ok.Headers.Add("X-CSRF-TOKEN", token);
+        using var okResponse = await admin.Http.SendAsync(ok);
+        Assert.Equal(HttpStatusCode.Created, okResponse.StatusCode);
+        Assert.Equal(1, await fx.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = 'job.created' AND actor_upn = @u AND details->>'name' = 'with token'", new { u = WebFixture.Admin }));
+    }
+
+    [Fact]
+    public async Task Pages_carry_the_security_headers_and_the_session_cookie_is_httponly_and_lax()
+    {
+        var reader = await fx.SignInAsync(WebFixture.Reader);
+        using var response = await reader.Http.GetAsync("/");
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("script-src 'self'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("strict-origin-when-cross-origin", response.Headers.GetValues("Referrer-Policy").Single());
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(new Regex("<script(?![^>]*\\bsrc=)[^>]*>", RegexOptions.IgnoreCase), html);
+
+        // A fresh sign-in shows the Set-Cookie attributes.
+        using var anon = fx.Anonymous();
+        using var start = await anon.GetAsync("/account/signin");
+        var cookie = start.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(".Sentinel.Oidc"));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Behind_an_https_proxy_the_cookies_are_secure()
+    {
+        // Loopback proxies are trusted by default: X-Forwarded-Proto https makes the request HTTPS.
+        using var anon = fx.Anonymous();
+        var request = new HttpRequestMessage(HttpMethod.Get, "/account/signin");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        using var response = await anon.SendAsync(request);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(".Sentinel.Oidc"));
+        Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("redirect_uri=https", Uri.UnescapeDataString(response.Headers.Location!.ToString()));
+    }
+
+    [Fact]
+    public async Task A_forged_state_is_refused_and_creates_no_session()
+    {
+        using var anon = fx.Anonymous();
+        using var start = await anon.GetAsync("/account/signin");
+        using var callback = await anon.GetAsync("/signin-oidc?code=abc&state=forged");
+        Assert.Equal(HttpStatusCode.BadRequest, callback.StatusCode);
+        Assert.Contains("did not match", await callback.Content.ReadAsStringAsync());
+        using var home = await anon.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+    }
+
+    [Fact]
+    public async Task Rendering_any_page_makes_no_outbound_http_call_but_the_live_endpoint_does()
+    {
+        var admin = await fx.SignInAsync(WebFixture.Admin);
+        var web = new Uri(fx.BaseUrl);
+        var pages = new[]
+        {
+            "/", "/inventory/users", "/inventory/groups", "/inventory/groups/g1", "/inventory/sites", "/inventory/drives", "/inventory/items",
+            "/inventory/items?q=budget", "/inventory/permissions?link_scope=anonymous", "/inventory/items/d1/i1", "/inventory/permissions?format=csv",
+            "/jobs", "/jobs/new", $"/jobs/{Seed.JobId}", $"/jobs/{Seed.JobId}/edit", "/runs", $"/runs/{Seed.RunId}", $"/runs/{Seed.RunId}/progress",
+            "/admin", "/audit", "/api/jobs", "/api/runs", "/api/analytics", "/api/schedules",
+        };
+        using var recorder = new OutboundRecorder(web);
+        foreach (var page in pages)
+        {
+            using var response = await admin.Http.GetAsync(page);
+            Assert.True(response.IsSuccessStatusCode, $"{page} → {(int)response.StatusCode}");
+        }
+        Assert.Empty(recorder.Calls);
+
+        using var live = await admin.Http.GetAsync("/api/graph/drive-item-permissions?driveId=d1&itemId=i1");
+        Assert.NotEmpty(recorder.Calls);
+    }
+
+    /// <summary>Records every HttpClient request in this process that does not target the web host itself.</summary>
+    private sealed class OutboundRecorder : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
+    {
+        private readonly Uri _web;
+        private readonly List<IDisposable> _subscriptions = [];
+        public List<string> Calls { get; } = [];
+
+        public OutboundRecorder(Uri web)
+        {
+            _web = web;
+            _subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
+        }
+
+        public void OnNext(DiagnosticListener listener)
+        {
+            if (listener.Name == "HttpHandlerDiagnosticListener") _subscriptions.Add(listener.Subscribe(this));
+        }
+
+        public void OnNext(KeyValuePair<string, object?> e)
+        {
+            if (e.Key != "System.Net.Http.Request") return;
+            var request = e.Value?.GetType().GetProperty("Request")?.GetValue(e.Value) as HttpRequestMessage;
+            var uri = request?.RequestUri;
+            if (uri is null || (uri.Host == _web.Host && uri.Port == _web.Port)) return;
+            lock (Calls) Calls.Add(uri.ToString());
+        }
+
+        public void OnCompleted() { }
+        public void OnError(Exception error) { }
+        public void Dispose() { foreach (var s in _subscriptions) s.Dispose(); }
+    }
+}
