@@ -754,11 +754,10 @@ internal sealed class GraphApi(Simulator sim)
         var created = Tenant.SeqDate(T.ItemCreatedSeq[i]);
         var modified = Tenant.SeqDate(ver);
         Span<char> tag = stackalloc char[64];
-        var guid = T.ItemGuid(i);
         w.WriteString(PCreated, created);
         tag[0] = '"'; tag[1] = '{';
-        guid.AsSpan().CopyTo(tag[2..]);
-        var n = 2 + guid.Length;
+        T.FormatItemGuid(i, tag[2..]);
+        var n = 38;
         tag[n++] = '}'; tag[n++] = ',';
         ver.TryFormat(tag[n..], out var vl);
         n += vl;
@@ -766,8 +765,11 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteString(PETag, tag[..n]);
         w.WriteString(PId, T.ItemId(i));
         w.WriteString(PModified, modified);
-        w.WriteString(PName, T.ItemName(i));
-        w.WriteString(PWebUrl, T.ItemWebUrl(i));
+        Span<char> name = stackalloc char[256];
+        var nameLen = T.FormatName(i, name);
+        w.WriteString(PName, name[..nameLen]);
+        Span<char> url = stackalloc char[2048];
+        w.WriteString(PWebUrl, url[..T.FormatWebUrl(i, name[..nameLen], url)]);
         Span<char> ctag = stackalloc char[68];
         ctag[0] = '"'; ctag[1] = 'c'; ctag[2] = ':';
         tag[1..n].CopyTo(ctag[3..]);

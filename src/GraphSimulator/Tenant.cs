@@ -241,6 +241,71 @@ internal sealed class Tenant
     private static readonly string[] Extensions = [".docx", ".xlsx", ".pptx", ".pdf", ".txt", ".png", ".jpg", ".csv", ".msg", ".zip"];
     private static readonly string[] Mimes = ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "application/pdf", "text/plain", "image/png", "image/jpeg", "text/csv", "application/vnd.ms-outlook", "application/zip"];
 
+    /// <summary>Writes the name into dest (≥ 256 chars) and returns its length, allocating only for overrides.</summary>
+    public int FormatName(int i, Span<char> dest)
+    {
+        if (NameOverrides.TryGetValue(i, out var n))
+        {
+            var len = Math.Min(n.Length, dest.Length);
+            n.AsSpan(0, len).CopyTo(dest);
+            return len;
+        }
+        var h = Rng.Hash(_idTag, (ulong)i * 31 + 5);
+        int written;
+        if (ItemParent[i] < 0) { "root".AsSpan().CopyTo(dest); return 4; }
+        if (IsFolder(i)) dest.TryWrite($"{FolderWords[h % (ulong)FolderWords.Length]} {i}", out written);
+        else dest.TryWrite($"{Adjectives[h % 20]} {Nouns[(h >> 8) % 20]} {i}{Extensions[(h >> 16) % 10]}", out written);
+        return written;
+    }
+
+    /// <summary>Percent-encodes src (RFC 3986 unreserved kept, UTF-8 otherwise) into dest; returns the length.</summary>
+    public static int EscapeSegment(ReadOnlySpan<char> src, Span<char> dest)
+    {
+        const string hex = "0123456789ABCDEF";
+        var n = 0;
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var k = 0; k < src.Length; k++)
+        {
+            var c = src[k];
+            if (c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '.' or '_' or '~')
+            {
+                dest[n++] = c;
+                continue;
+            }
+            int bytes;
+            if (char.IsHighSurrogate(c) && k + 1 < src.Length)
+            {
+                bytes = System.Text.Encoding.UTF8.GetBytes(src.Slice(k, 2), utf8);
+                k++;
+            }
+            else bytes = System.Text.Encoding.UTF8.GetBytes(src.Slice(k, 1), utf8);
+            for (var b = 0; b < bytes; b++)
+            {
+                dest[n++] = '%';
+                dest[n++] = hex[utf8[b] >> 4];
+                dest[n++] = hex[utf8[b] & 15];
+            }
+        }
+        return n;
+    }
+
+    /// <summary>The item's webUrl into dest (≥ 2048 chars); returns the length.</summary>
+    public int FormatWebUrl(int i, ReadOnlySpan<char> name, Span<char> dest)
+    {
+        var d = Drives[ItemDrive[i]];
+        if (ItemParent[i] < 0) { d.WebUrl.AsSpan().CopyTo(dest); return d.WebUrl.Length; }
+        var parent = ItemParent[i];
+        if (!FolderUrlCache.TryGetValue(parent, out var pu))
+        {
+            pu = SlowWebUrl(parent);
+            if (FolderUrlCache.Count < 500_000) FolderUrlCache[parent] = pu;
+        }
+        if (pu.Length + 1 + name.Length * 9 > dest.Length) { var s = ItemWebUrl(i); s.AsSpan().CopyTo(dest); return s.Length; }
+        pu.AsSpan().CopyTo(dest);
+        dest[pu.Length] = '/';
+        return pu.Length + 1 + EscapeSegment(name, dest[(pu.Length + 1)..]);
+    }
+
     public string ItemName(int i)
     {
         if (NameOverrides.TryGetValue(i, out var n)) return n;
@@ -301,6 +366,15 @@ internal sealed class Tenant
         var sb = new StringBuilder(d.WebUrl.Length + path.Length + 16).Append(d.WebUrl);
         foreach (var seg in path.Split('/', StringSplitOptions.RemoveEmptyEntries)) sb.Append('/').Append(Uri.EscapeDataString(seg));
         return sb.ToString();
+    }
+
+    /// <summary>Upper-case GUID text (36 chars) into dest.</summary>
+    public void FormatItemGuid(int i, Span<char> dest)
+    {
+        var h = Rng.Hash(_idTag ^ 0xABCDEF, (ulong)i);
+        var l = Rng.Mix(h);
+        new Guid((int)h, (short)(h >> 32), (short)(h >> 48), BitConverter.GetBytes(l)).TryFormat(dest, out _, "D");
+        for (var k = 0; k < 36; k++) dest[k] = char.ToUpperInvariant(dest[k]);
     }
 
     public string ItemGuid(int i)
