@@ -629,7 +629,9 @@ internal sealed class GraphApi(Simulator sim)
             WriteEmptyDeltaPage(w, ctx, DriveLink(d, new Cursor(CursorKind.Drive, d.Index, T.Seq, T.Seq, 0, 0, Cursor.RoundStart, null), delta: true));
             return;
         }
-        if (token is null) c = new Cursor(CursorKind.Drive, d.Index, 0, T.Seq, 0, 0, 0, null);
+        // $top sets the page size for the whole round (carried in the links, like Graph)
+        var top = Q(req, "$top") is { } ts && int.TryParse(ts, out var tv) && tv > 0 ? Math.Min(tv, 1000) : 0;
+        if (token is null) c = new Cursor(CursorKind.Drive, d.Index, 0, T.Seq, 0, top, 0, null);
         else
         {
             var (dec, stale) = Cursor.Decode(token, sim.TenantTag);
@@ -640,7 +642,7 @@ internal sealed class GraphApi(Simulator sim)
                 return;
             }
             c = dec.Value;
-            if (c.IsRoundStart) c = c with { Upto = T.Seq, Pos = 0, Flags = 0 };
+            if (c.IsRoundStart) c = c with { Upto = T.Seq, Pos = 0, Flags = 0, Sub = top > 0 ? top : c.Sub };
         }
         var full = c.Since == 0;
         w.WriteStartObject();
@@ -652,7 +654,7 @@ internal sealed class GraphApi(Simulator sim)
         if (!emptyFirst)
         {
             var items = d.Items;
-            var pageSize = O.PageSize;
+            var pageSize = c.Sub > 0 ? c.Sub : O.PageSize;
             HashSet<int>? chainDone = null;
             Span<int> chain = stackalloc int[64];
             while (pos < items.Count && written < pageSize)
@@ -686,7 +688,7 @@ internal sealed class GraphApi(Simulator sim)
         Interlocked.Add(ref sim.Faults.Stats.DriveItemsServed, written);
         w.WriteEndArray();
         if (emptyFirst) w.WriteString("@odata.nextLink", DriveLink(d, c with { Flags = Cursor.EmptyPageDone }, delta: false));
-        else if (pos >= d.Items.Count) w.WriteString("@odata.deltaLink", DriveLink(d, new Cursor(CursorKind.Drive, d.Index, c.Upto, c.Upto, 0, 0, Cursor.RoundStart, null), delta: true));
+        else if (pos >= d.Items.Count) w.WriteString("@odata.deltaLink", DriveLink(d, new Cursor(CursorKind.Drive, d.Index, c.Upto, c.Upto, 0, c.Sub, Cursor.RoundStart, null), delta: true));
         else w.WriteString("@odata.nextLink", DriveLink(d, c with { Pos = pos, Flags = Cursor.EmptyPageDone }, delta: false));
         w.WriteEndObject();
     }

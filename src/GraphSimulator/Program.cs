@@ -47,7 +47,7 @@ namespace Sentinel.GraphSimulator
               --page-size N                     drive delta page size (default 200)    SIM_PAGE_SIZE
               --directory-page-size N           users/groups delta page size (100)     SIM_DIRECTORY_PAGE_SIZE
               --sites-page-size N               getAllSites page size (10)             SIM_SITES_PAGE_SIZE
-              --members-per-page N              members@delta slice per group (20)     SIM_MEMBERS_PER_PAGE
+              --members-per-page N              members@delta slice per group (500)     SIM_MEMBERS_PER_PAGE
               --users/--groups/--sites/--items N  override the profile's sizes
               --mutate-per-tick N               random mutations per tick (0 = off)    SIM_MUTATE_PER_TICK
               --mutate-interval-seconds S       tick interval (default 60)             SIM_MUTATE_INTERVAL_SECONDS
@@ -112,7 +112,7 @@ namespace Sentinel.GraphSimulator
                 PageSize = Math.Max(1, Int("page-size", 200)),
                 DirectoryPageSize = Math.Max(1, Int("directory-page-size", 100)),
                 SitesPageSize = Math.Max(1, Int("sites-page-size", 10)),
-                MembersPerPage = Math.Max(1, Int("members-per-page", 20)),
+                MembersPerPage = Math.Max(1, Int("members-per-page", 500)),
                 Users = IntN("users"), Groups = IntN("groups"), Sites = IntN("sites"), Items = IntN("items"),
                 MutatePerTick = Int("mutate-per-tick", 0),
                 MutateIntervalSeconds = Dbl("mutate-interval-seconds", 60),

@@ -21,7 +21,7 @@ public sealed class SimulatorOptions
     /// <summary>Directory (users/groups) delta page size.</summary>
     public int DirectoryPageSize { get; set; } = 100;
     /// <summary>members@delta entries per group per page; larger groups repeat on later pages with the next slice.</summary>
-    public int MembersPerPage { get; set; } = 20;
+    public int MembersPerPage { get; set; } = 500;
     /// <summary>getAllSites page size (small so the oneDrive.getAllSites nextLink is exercised).</summary>
     public int SitesPageSize { get; set; } = 10;
     /// <summary>Random mutations applied every <see cref="MutateIntervalSeconds"/>; 0 = off.</summary>

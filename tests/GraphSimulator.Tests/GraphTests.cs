@@ -178,6 +178,14 @@ public sealed class GraphTests(SharedSim fx) : IClassFixture<SharedSim>
             using var doc = await SimHarness.GetJson(http, $"{fx.Sim.GraphBaseUrl}/drives/{drive}/{form}");
             Assert.True(doc.RootElement.TryGetProperty("@odata.nextLink", out _) || doc.RootElement.TryGetProperty("@odata.deltaLink", out _));
         }
+        // $top sets the page size for the round and survives in the nextLink
+        using (var small = await SimHarness.GetJson(http, $"{fx.Sim.GraphBaseUrl}/drives/{drive}/root/delta?$top=3"))
+        {
+            var next = small.RootElement.GetProperty("@odata.nextLink").GetString()!;
+            using var second = await SimHarness.GetJson(http, next);
+            Assert.InRange(second.RootElement.GetProperty("value").GetArrayLength(), 0, 4);
+            Assert.True(small.RootElement.GetProperty("value").GetArrayLength() <= 4);
+        }
         using var latest = await SimHarness.GetJson(http, $"{fx.Sim.GraphBaseUrl}/drives/{drive}/root/delta?token=latest");
         Assert.Empty(latest.RootElement.GetProperty("value").EnumerateArray());
         var link = latest.RootElement.GetProperty("@odata.deltaLink").GetString()!;

@@ -85,7 +85,7 @@ public sealed class SharedSim : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Sim = await SimHarness.StartAsync("small", 42, o => o.SitesPageSize = 2);
+        Sim = await SimHarness.StartAsync("small", 42, o => { o.SitesPageSize = 2; o.MembersPerPage = 5; });
         Http = SimHarness.Http(Sim);
     }
 
