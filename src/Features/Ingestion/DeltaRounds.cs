@@ -163,8 +163,9 @@ internal static class DeltaRounds
             await using (var c = await db.OpenAsync(ct))
             await using (var tx = await c.BeginTransactionAsync(ct))
             {
-                if (partition.DeferredLogTables is not null)
-                    await c.ExecuteAsync(new CommandDefinition(TableLog.DeferSql, transaction: tx, cancellationToken: ct));
+                // Page merges are small and planned per page: JIT compilation only costs (hundreds of ms on big estimates).
+                await c.ExecuteAsync(new CommandDefinition(partition.DeferredLogTables is not null
+                    ? "SET LOCAL jit = off; " + TableLog.DeferSql : "SET LOCAL jit = off", transaction: tx, cancellationToken: ct));
                 if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
                     items += await onPage(c, tx, value, ctx, ct);
                 if (next is not null)

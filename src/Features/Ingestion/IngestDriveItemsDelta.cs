@@ -68,8 +68,10 @@ public static class IngestDriveItemsDelta
         WITH RECURSIVE gone AS (
             SELECT s.id FROM stage_items s WHERE s.removed
             UNION
-            SELECT c.id FROM gone JOIN msgraph_drive_items c ON c.parent_id = gone.id
-            WHERE c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_items x WHERE x.id = c.id AND NOT x.removed)
+            -- LATERAL … OFFSET 0 keeps the walk on the parent_id index (a flattened join plans a hash join over the table).
+            SELECT c.id FROM gone CROSS JOIN LATERAL (
+                SELECT x.id FROM msgraph_drive_items x WHERE x.parent_id = gone.id AND x.deleted_at IS NULL OFFSET 0) c
+            WHERE NOT EXISTS (SELECT 1 FROM stage_items x WHERE x.id = c.id AND NOT x.removed)
         ), items AS (
             UPDATE msgraph_drive_items i SET deleted_at = @Now, synced_at = @Now
             FROM gone WHERE i.id = gone.id AND i.deleted_at IS NULL
@@ -94,7 +96,8 @@ public static class IngestDriveItemsDelta
             SELECT id, path, 0 AS depth FROM tops WHERE path IS NOT NULL
             UNION ALL
             SELECT c.id, CASE WHEN t.path = '/' THEN '/' || c.name ELSE t.path || '/' || c.name END, t.depth + 1
-            FROM tree t JOIN msgraph_drive_items c ON c.parent_id = t.id AND c.deleted_at IS NULL AND NOT c.is_root
+            FROM tree t CROSS JOIN LATERAL (
+                SELECT x.id, x.name FROM msgraph_drive_items x WHERE x.parent_id = t.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
             WHERE t.depth < 1000
         )
         -- An item reachable from two tops (a moved folder above a moved item) takes the path derived from the higher one.

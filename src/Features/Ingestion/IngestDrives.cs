@@ -41,13 +41,14 @@ public static class IngestDrives
         WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL
            OR t.site_id IS DISTINCT FROM EXCLUDED.site_id OR t.owner_id IS DISTINCT FROM EXCLUDED.owner_id;
 
-        -- Drives that vanished from a scanned site/user, or whose site is gone, go with their content.
+        -- Drives that vanished from a scanned site/user, or whose site/owner is gone, go with their content.
         WITH gone AS (
             UPDATE msgraph_drives t SET deleted_at = @Now, synced_at = @Now
             WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
               AND (t.site_id = ANY(@Sites) OR t.owner_id = ANY(@Users)
-                   OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.deleted_at IS NOT NULL))
-            -- A deleted user's OneDrive is retained (and still answers delta by drive id): it is not swept with its owner.
+                   OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.deleted_at IS NOT NULL)
+                   -- A deleted user's OneDrive is no longer reachable through Graph: it goes with its owner.
+                   OR EXISTS (SELECT 1 FROM msgraph_users x WHERE x.id = t.owner_id AND t.site_id IS NULL AND x.deleted_at IS NOT NULL))
             RETURNING t.id
         ), items AS (
             UPDATE msgraph_drive_items i SET deleted_at = @Now, synced_at = @Now
