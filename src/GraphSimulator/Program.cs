@@ -16,10 +16,8 @@ try
     Console.WriteLine($"  tenant / client {sim.TenantId} / {sim.ClientId}");
     Console.WriteLine($"  CA certificate  {Path.GetFullPath(sim.CaFile)}   (SENTINEL_CA_FILE)");
     Console.WriteLine($"  admin           {sim.BaseUrl}/_sim/state  /_sim/mutate  /_sim/faults  /_sim/stats");
-    using var cts = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-    AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
-    try { await Task.Delay(Timeout.Infinite, cts.Token); } catch (OperationCanceledException) { }
+    // the host's console lifetime turns Ctrl+C / SIGTERM into a graceful stop
+    await sim.WaitForShutdownAsync(CancellationToken.None);
     return 0;
 }
 catch (ArgumentException e)
