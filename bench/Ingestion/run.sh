@@ -17,7 +17,7 @@ dotnet build bench/Ingestion/Ingestion.Bench.csproj -c Release --artifacts-path 
 dotnet "$ART/bin/GraphSimulator/release/Sentinel.GraphSimulator.dll" --profile "$PROFILE" --seed 42 --port "$PORT" --cert-dir "$CERTS" \
   > /tmp/bench-sim.log 2>&1 &
 SIM=$!
-trap 'kill $SIM 2>/dev/null || true' EXIT
+trap 'kill $SIM 2>/dev/null || true; sleep 1; kill -9 $SIM 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 600); do
   if curl -fsS --cacert "$CERTS/ca.pem" "https://127.0.0.1:$PORT/_sim/stats" >/dev/null 2>&1; then break; fi
   sleep 0.5

@@ -96,6 +96,13 @@ internal static class DeltaRounds
 
     private sealed record State(string? DeltaLink, string? NextLink, bool Resync, DateTime? RoundStartedAt);
 
+    /// <summary>
+    /// A page merge is driven by one page (≈200 rows in an unanalysed temp table) against tables of millions: the right
+    /// plan is always index nested loops, but the planner's default guess for the temp table (and stale statistics
+    /// during a bulk load) make it pick hash joins over full scans, and JIT on top. Both are switched off per page.
+    /// </summary>
+    public const string PageSettingsSql = "SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+
     public delegate Task<long> PageHandler(NpgsqlConnection connection, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct);
 
     public delegate Task RoundEndHandler(NpgsqlConnection connection, NpgsqlTransaction tx, DeltaPageContext ctx, CancellationToken ct);
@@ -163,9 +170,8 @@ internal static class DeltaRounds
             await using (var c = await db.OpenAsync(ct))
             await using (var tx = await c.BeginTransactionAsync(ct))
             {
-                // Page merges are small and planned per page: JIT compilation only costs (hundreds of ms on big estimates).
                 await c.ExecuteAsync(new CommandDefinition(partition.DeferredLogTables is not null
-                    ? "SET LOCAL jit = off; " + TableLog.DeferSql : "SET LOCAL jit = off", transaction: tx, cancellationToken: ct));
+                    ? PageSettingsSql + "; " + TableLog.DeferSql : PageSettingsSql, transaction: tx, cancellationToken: ct));
                 if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
                     items += await onPage(c, tx, value, ctx, ct);
                 if (next is not null)

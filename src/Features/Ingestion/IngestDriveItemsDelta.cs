@@ -33,7 +33,7 @@ public static class IngestDriveItemsDelta
         WHERE d.deleted_at IS NULL ORDER BY d.id
         """;
 
-    private const string PageSql = """
+    private const string MergeSql = """
         -- Items whose path must be (re)computed: new, revived, renamed, moved, or still without a path.
         CREATE TEMP TABLE moved ON COMMIT DROP AS
         SELECT s.id FROM stage_items s LEFT JOIN msgraph_drive_items i ON i.id = s.id
@@ -64,6 +64,10 @@ public static class IngestDriveItemsDelta
         ON CONFLICT (id) DO UPDATE SET deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at), synced_at = EXCLUDED.synced_at
         WHERE t.deleted_at IS NULL OR (@Sweep AND t.synced_at < @RoundStart);
 
+        """;
+
+    /// <summary>Only for pages that carry deletions.</summary>
+    private const string CascadeSql = """
         -- A deleted folder takes its live descendants, and every deleted item its permissions and grants.
         WITH RECURSIVE gone AS (
             SELECT s.id FROM stage_items s WHERE s.removed
@@ -81,7 +85,9 @@ public static class IngestDriveItemsDelta
         )
         UPDATE msgraph_drive_item_permission_grants g SET deleted_at = @Now, synced_at = @Now
         FROM gone WHERE g.item_id = gone.id AND g.deleted_at IS NULL;
+        """;
 
+    private const string PathSql = """
         -- Paths: from each topmost moved item (its parent's path is settled) down through its live subtree.
         WITH RECURSIVE tops AS (
             SELECT i.id,
@@ -147,7 +153,9 @@ public static class IngestDriveItemsDelta
                         {
                             var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e));
                             await Staging.CopyAsync(c, "stage_items", rows.Values, t);
-                            var affected = await c.ExecuteAsync(new CommandDefinition(PageSql,
+                            var removed = rows.Values.Any(r => r.Removed);
+                            var sql = removed ? MergeSql + CascadeSql + PathSql : MergeSql + PathSql;
+                            var affected = await c.ExecuteAsync(new CommandDefinition(sql,
                                 new { DriveId = drive.Id, ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: t));
                             if (affected > 0) ctx.Changed = true;
                             run.Add("items", rows.Count);

@@ -259,7 +259,7 @@ public static class ScanPermissionsBatch
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
             await using var tx = await connection.BeginTransactionAsync(ct);
-            await connection.ExecuteAsync(new CommandDefinition("SET LOCAL jit = off", transaction: tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(DeltaRounds.PageSettingsSql, transaction: tx, cancellationToken: ct));
             await Staging.CopyAsync(connection, "stage_perms", result.Permissions, ct);
             await connection.ExecuteAsync("""
                 CREATE TEMP TABLE stage_grants (permission_id text, item_id text, principal_type text, principal_id text, display_name text,
