@@ -28,6 +28,14 @@ GC.Collect(2, GCCollectionMode.Forced, true, true);
 var heapAfterGen = GC.GetTotalMemory(true);
 Console.WriteLine($"profile {profile}: {sim.Core.Tenant.ItemCount:N0} items, {sim.Core.Tenant.Drives.Count:N0} drives, {sim.Core.Tenant.Users.Count:N0} users; generated+started in {gen.Elapsed.TotalSeconds:F1} s; managed heap {heapAfterGen / 1048576.0:F0} MiB; working set {Environment.WorkingSet / 1048576.0:F0} MiB");
 
+if (Arg("--state", "0") == "1")
+{
+    var swT = Stopwatch.StartNew();
+    var counting = new CountingStream();
+    await sim.WriteStateAsync(counting);
+    Console.WriteLine($"ground truth: {counting.Length / 1048576.0:F0} MiB streamed in {swT.Elapsed.TotalSeconds:F1} s; working set {Environment.WorkingSet / 1048576.0:F0} MiB, peak {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    return;
+}
 if (Arg("--serialize-only", "0") == "1")
 {
     // no HTTP: the cost of producing the pages alone
@@ -146,4 +154,21 @@ static SocketsHttpHandler Trusted(string caFile)
     ca.ImportFromPemFile(caFile);
     policy.CustomTrustStore.AddRange(ca);
     return new SocketsHttpHandler { MaxConnectionsPerServer = 64, SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
+}
+
+sealed class CountingStream : Stream
+{
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _n;
+    private long _n;
+    public override long Position { get => _n; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => _n += count;
+    public override void Write(ReadOnlySpan<byte> buffer) => _n += buffer.Length;
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) { _n += buffer.Length; return ValueTask.CompletedTask; }
 }

@@ -15,7 +15,8 @@ internal static class GroundTruth
         async ValueTask Tick()
         {
             if (++n % 2000 != 0) return;
-            await w.FlushAsync(ct);
+            w.Flush(); // commits to the pipe...
+            await pipe.FlushAsync(ct); // ...and pushes it to the stream: memory stays bounded
         }
         w.WriteStartObject();
         w.WriteNumber("sequence", t.Seq);
@@ -114,7 +115,8 @@ internal static class GroundTruth
         }
         w.WriteEndArray();
         w.WriteEndObject();
-        await w.FlushAsync(ct);
+        w.Flush();
+        await pipe.FlushAsync(ct);
         await pipe.CompleteAsync();
     }
 
