@@ -19,13 +19,19 @@ public static class RecoverLostRuns
 
     public sealed record LostRun(Guid RunId, Guid JobId, string? WorkerId, string Reason);
 
+    // One snapshot of pg_locks per call (pg_lock_status is not cheap), matched against each running run's key.
     private const string Sql = """
-        WITH lost AS (
-            SELECT r.run_id,
-                   CASE WHEN NOT sentinel_job_lock_held(r.job_id) THEN 'lock_released' ELSE 'heartbeat_expired' END AS reason
+        WITH held AS (
+            SELECT (l.classid::bigint << 32) | l.objid::bigint AS lock_key
+              FROM pg_locks l
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+        lost AS (
+            SELECT r.run_id, CASE WHEN h.lock_key IS NULL THEN 'lock_released' ELSE 'heartbeat_expired' END AS reason
               FROM job_runs r
+              LEFT JOIN held h ON h.lock_key = sentinel_job_lock_key(r.job_id)
              WHERE r.status = 'running'
-               AND (NOT sentinel_job_lock_held(r.job_id) OR r.heartbeat_at < @Now - @Horizon)
+               AND (h.lock_key IS NULL OR r.heartbeat_at < @Now - @Horizon)
                FOR UPDATE OF r SKIP LOCKED)
         UPDATE job_runs r SET status = 'failed', finished_at = @Now, error = 'worker_lost'
           FROM lost

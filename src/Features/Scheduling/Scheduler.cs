@@ -70,11 +70,21 @@ public sealed class Scheduler(
         }
     }
 
-    /// <summary>One pass: rescue lost runs, then claim until nothing is due or every slot is busy.</summary>
+    private long _lastRecovery = long.MinValue;
+
+    /// <summary>
+    /// One pass: rescue lost runs (at most once per poll interval: wake-ups after every finished run would
+    /// otherwise scan pg_locks hundreds of times a second), then claim until nothing is due or every slot is busy.
+    /// </summary>
     public async Task TickAsync(CancellationToken ct)
     {
-        using (var scope = scopes.CreateScope())
+        var now = Environment.TickCount64;
+        if (_lastRecovery == long.MinValue || now - Interlocked.Read(ref _lastRecovery) >= (long)options.PollInterval.TotalMilliseconds)
+        {
+            Interlocked.Exchange(ref _lastRecovery, now);
+            using var scope = scopes.CreateScope();
             await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new RecoverLostRuns.Command(options.LostRunHorizon), ct);
+        }
 
         while (_running.Count < options.MaxConcurrentRuns && !ct.IsCancellationRequested && !_shutdown.IsCancellationRequested)
         {
