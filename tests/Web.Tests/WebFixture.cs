@@ -40,12 +40,22 @@ public class WebFixture : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
+        await StartDatabaseAndSimulatorAsync();
+        await StartWebAsync();
+    }
+
+    protected async Task StartDatabaseAndSimulatorAsync()
+    {
         DatabaseName = await TestDatabase.CreateMigratedAsync();
         ConnectionString = TestDatabase.ConnectionStringFor(DatabaseName);
         Sim = await SimulatorInstance.StartAsync(new SimulatorOptions
         {
             Profile = SimProfile, Seed = 42, CertDir = Path.Combine(Path.GetTempPath(), "sentinel-web-tests-sim"),
         });
+    }
+
+    protected async Task StartWebAsync()
+    {
         _web = WebAppHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", WebContentRoot()], builder =>
         {
             var config = new Dictionary<string, string?>
@@ -76,7 +86,7 @@ public class WebFixture : IAsyncLifetime
         foreach (var c in _clients.Values) c.Dispose();
         if (_web is not null) await _web.DisposeAsync();
         if (Sim is not null) await Sim.DisposeAsync();
-        await TestDatabase.DropAsync(DatabaseName);
+        if (DatabaseName.Length > 0) await TestDatabase.DropAsync(DatabaseName);
     }
 
     /// <summary>A client with no session (redirects not followed).</summary>

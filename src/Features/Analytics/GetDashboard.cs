@@ -6,7 +6,7 @@ namespace Sentinel.Features.Analytics;
 
 /// <summary>
 /// Everything the dashboard shows, read from the materialized views (plus the small job tables).
-/// <see cref="Result.LastRefreshedAt"/> is the OLDEST refresh among the views used, so the label never overstates freshness.
+/// <see cref="Result.LastRefreshedAt"/> is the OLDEST recorded refresh among the views used, so the label never overstates freshness.
 /// </summary>
 public static class GetDashboard
 {
@@ -59,8 +59,7 @@ public static class GetDashboard
          GROUP BY d ORDER BY d;
         SELECT max(r.finished_at) FROM job_runs r JOIN jobs j ON j.job_id = r.job_id WHERE j.job_type = 'graph_ingest' AND r.status = 'success';
         SELECT max(last_updated_at) FROM table_update_log WHERE table_name LIKE 'msgraph\_%';
-        SELECT CASE WHEN count(*) FILTER (WHERE last_refreshed_at IS NULL) > 0 OR count(*) < @ViewCount THEN NULL ELSE min(last_refreshed_at) END
-          FROM mv_refresh_log WHERE mv_name = ANY(@Views);
+        SELECT min(last_refreshed_at) FROM mv_refresh_log WHERE mv_name = ANY(@Views);
         """;
 
     internal sealed class Handler(Db db, TimeProvider clock) : IRequestHandler<Query, Result>
@@ -69,7 +68,7 @@ public static class GetDashboard
         {
             await using var connection = await db.OpenAsync(ct);
             await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(Sql,
-                new { request.TopN, Now = clock.GetUtcNow(), Views, ViewCount = Views.Length }, cancellationToken: ct));
+                new { request.TopN, Now = clock.GetUtcNow(), Views }, cancellationToken: ct));
             var metrics = (await grid.ReadAsync<(string Metric, long Value)>()).ToDictionary(m => m.Metric, m => m.Value);
             var inventory = (await grid.ReadAsync<EntityCount>()).ToList();
             var drives = (await grid.ReadAsync<DriveExposure>()).ToList();
