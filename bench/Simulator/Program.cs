@@ -15,6 +15,8 @@ var parallel = int.Parse(Arg("--parallel", "4"));
 var maxSeconds = double.Parse(Arg("--seconds", "0"));
 var full = Arg("--full-check", "0") == "1";
 
+if (Arg("--external", "0") == "1") { await External.RunAsync(args); return; }
+
 var gen = Stopwatch.StartNew();
 var o = new SimulatorOptions
 {
@@ -171,4 +173,112 @@ sealed class CountingStream : Stream
     public override void Write(byte[] buffer, int offset, int count) => _n += count;
     public override void Write(ReadOnlySpan<byte> buffer) => _n += buffer.Length;
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) { _n += buffer.Length; return ValueTask.CompletedTask; }
+}
+
+/// <summary>
+/// --external 1: the simulator runs in its own process (as in the ingestion benchmark); the server's own CPU time is
+/// read from /proc so the figure does not depend on the client or on other load on the machine.
+/// </summary>
+static class External
+{
+    public static async Task RunAsync(string[] args)
+    {
+        string Arg(string name, string def) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : def; }
+        var profile = Arg("--profile", "large");
+        var parallel = int.Parse(Arg("--parallel", "4"));
+        var pageSize = Arg("--page-size", "200");
+        var port = Arg("--port", "5611");
+        var certDir = Path.Combine(Path.GetTempPath(), "sentinel-sim-bench-certs");
+        var dll = Path.Combine(AppContext.BaseDirectory, "Sentinel.GraphSimulator.dll");
+        var psi = new ProcessStartInfo("dotnet", $"\"{dll}\" --profile {profile} --seed 42 --port {port} --cert-dir \"{certDir}\" --page-size {pageSize}")
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var server = Process.Start(psi)!;
+        try
+        {
+            var baseUrl = $"https://127.0.0.1:{port}";
+            using var http = new HttpClient(Trusted(Path.Combine(certDir, "ca.pem"), wait: true)) { Timeout = TimeSpan.FromMinutes(5) };
+            JsonElement info = default;
+            for (var k = 0; k < 600; k++)
+            {
+                try { info = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/_sim/info")).RootElement; break; }
+                catch (HttpRequestException) { await Task.Delay(200); }
+            }
+            var tokenResp = await http.PostAsync($"{baseUrl}/{info.GetProperty("tenantId").GetString()}/oauth2/v2.0/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials", ["client_id"] = info.GetProperty("clientId").GetString()!, ["client_secret"] = "sim-secret",
+                ["scope"] = "https://graph.microsoft.com/.default",
+            }));
+            var token = JsonDocument.Parse(await tokenResp.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString();
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            // drive ids: sites' libraries + users' OneDrives would cost many calls; the ground truth lists them all
+            var drives = new List<string>();
+            using (var truth = JsonDocument.Parse(await http.GetStreamAsync($"{baseUrl}/_sim/state")))
+                foreach (var d in truth.RootElement.GetProperty("drives").EnumerateArray()) drives.Add(d.GetProperty("id").GetString()!);
+            var items0 = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/_sim/stats")).RootElement.GetProperty("driveItemsServed").GetInt64();
+            var cpu0 = CpuSeconds(server.Id);
+            var sw = Stopwatch.StartNew();
+            var next = -1;
+            long pages = 0;
+            await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+            {
+                var buffer = new byte[1 << 20];
+                var nextLink = "\"@odata.nextLink\":\""u8.ToArray();
+                while (true)
+                {
+                    var k = Interlocked.Increment(ref next);
+                    if (k >= drives.Count) return;
+                    string? url = $"{baseUrl}/v1.0/drives/{drives[k]}/root/delta";
+                    while (url is not null)
+                    {
+                        using var resp = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+                        resp.EnsureSuccessStatusCode();
+                        await using var stream = await resp.Content.ReadAsStreamAsync();
+                        int len = 0, r;
+                        while ((r = await stream.ReadAsync(buffer.AsMemory(len))) > 0) { len += r; if (len == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2); }
+                        Interlocked.Increment(ref pages);
+                        var span = buffer.AsSpan(0, len);
+                        var at = span.LastIndexOf(nextLink);
+                        url = null;
+                        if (at >= 0) { var rest = span[(at + nextLink.Length)..]; url = Encoding.UTF8.GetString(rest[..rest.IndexOf((byte)'"')]); }
+                    }
+                }
+            }));
+            sw.Stop();
+            var cpu = CpuSeconds(server.Id) - cpu0;
+            var items = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/_sim/stats")).RootElement.GetProperty("driveItemsServed").GetInt64() - items0;
+            var rss = File.ReadAllLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmHWM")).Split(':')[1].Trim();
+            Console.WriteLine($"external simulator ({profile}, page size {pageSize}): {items:N0} drive items in {pages:N0} pages in {sw.Elapsed.TotalSeconds:F1} s with {parallel} clients");
+            Console.WriteLine($"throughput: {items / sw.Elapsed.TotalSeconds:N0} items/s wall; simulator CPU {cpu:F1} s = {items / cpu:N0} items per simulator CPU-second; simulator peak RSS {rss}; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    private static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(f[11]) + long.Parse(f[12])) / 100.0; // utime + stime in clock ticks (USER_HZ = 100)
+    }
+
+    private static SocketsHttpHandler Trusted(string caFile, bool wait)
+    {
+        for (var k = 0; wait && !File.Exists(caFile) && k < 300; k++) Thread.Sleep(100);
+        return TrustedHandler.Create(caFile);
+    }
+}
+
+static class TrustedHandler
+{
+    public static SocketsHttpHandler Create(string caFile)
+    {
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        var ca = new X509Certificate2Collection();
+        ca.ImportFromPemFile(caFile);
+        policy.CustomTrustStore.AddRange(ca);
+        return new SocketsHttpHandler { MaxConnectionsPerServer = 64, SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
+    }
 }
