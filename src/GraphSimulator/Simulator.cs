@@ -246,7 +246,29 @@ internal sealed class Simulator
             var deps = r.TryGetProperty("dependsOn", out var d) && d.ValueKind == JsonValueKind.Array ? d.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : [];
             parsed.Add((id, gr, deps));
         }
-        var first429 = Faults.Pick("/$batch", false, false, isBatch: true) == FaultKind.Batch429;
+        var outerKind = Faults.Any ? Faults.Pick("/$batch", false, false, isBatch: true) : FaultKind.None;
+        var first429 = outerKind == FaultKind.Batch429;
+        var latency = Faults.LatencyMs() + (outerKind == FaultKind.Slow ? 2000 : 0);
+        if (latency > 0) await Task.Delay(latency);
+        // faults aimed at the whole batch request
+        GraphResponse? outerFault = outerKind switch
+        {
+            FaultKind.T429 => Throttle(new GraphResponse(), 429, Faults.IssueRetryAfter(dateForm: false), "TooManyRequests", "Too many requests"),
+            FaultKind.T429Date => Throttle(new GraphResponse(), 429, Faults.IssueRetryAfter(dateForm: true), "TooManyRequests", "Too many requests"),
+            FaultKind.T503 => Throttle(new GraphResponse(), 503, Faults.IssueRetryAfter(), "serviceNotAvailable", "Service unavailable"),
+            FaultKind.T500 => Simple(new GraphResponse(), 500, "generalException", "An unspecified error has occurred."),
+            FaultKind.T504 => Simple(new GraphResponse(), 504, "UnknownError", "Gateway timeout"),
+            _ => null,
+        };
+        if (outerFault is not null)
+        {
+            if (outerKind == FaultKind.T503) Interlocked.Increment(ref Faults.Stats.Served503);
+            if (outerKind == FaultKind.T500) Interlocked.Increment(ref Faults.Stats.Served500);
+            if (outerKind == FaultKind.T504) Interlocked.Increment(ref Faults.Stats.Served504);
+            try { await Send(ctx, outerFault, false); }
+            finally { outerFault.Dispose(); }
+            return;
+        }
         var results = new List<(string Id, GraphResponse Resp)>();
         var status = new Dictionary<string, int>();
         foreach (var (id, gr, deps) in parsed)
@@ -294,7 +316,7 @@ internal sealed class Simulator
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        try { await Send(ctx, outer, false); }
+        try { await Send(ctx, outer, outerKind == FaultKind.Reset); }
         finally { outer.Dispose(); }
     }
 }

@@ -167,6 +167,20 @@ public sealed class FaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Outer_faults_hit_the_whole_batch()
+    {
+        await SetFaults(new { script = new[] { "429@/$batch" }, retryAfterSeconds = 1 });
+        var body = JsonSerializer.Serialize(new { requests = new[] { new { id = "1", method = "GET", url = "/sites/root" } } });
+        var r = await _http.PostAsync($"{G}/$batch", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal((HttpStatusCode)429, r.StatusCode);
+        Assert.NotNull(r.Headers.RetryAfter);
+        await Task.Delay(1100);
+        var ok = await _http.PostAsync($"{G}/$batch", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(0, (await Stats()).GetProperty("requestsDuringRetryAfter").GetInt64());
+    }
+
+    [Fact]
     public async Task Resource_unit_budget_throttles_and_reports_ratelimit_headers()
     {
         var drive = FirstDrive();
