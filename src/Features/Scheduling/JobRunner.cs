@@ -107,11 +107,11 @@ public sealed class JobRunner(IServiceScopeFactory scopes, TimeProvider clock, S
                     jobCts.Cancel();
                     return;
                 }
-                if (cancelRequested == true)
+                if (cancelRequested == true && !jobCts.IsCancellationRequested)
                 {
+                    // Keep beating while the job winds down, so a slow stop is not mistaken for a hung worker.
                     stop.Set(Cancelled);
                     jobCts.Cancel();
-                    return;
                 }
             }
         }

@@ -24,7 +24,8 @@ public static class PauseJob
         }
     }
 
-    private const string LockSql = "SELECT enabled FROM jobs WHERE job_id = @JobId FOR UPDATE";
+    // NO KEY UPDATE: compatible with the KEY SHARE a concurrent claim takes for its job_runs foreign key (no deadlock).
+    private const string LockSql = "SELECT enabled FROM jobs WHERE job_id = @JobId FOR NO KEY UPDATE";
 
     private const string Sql = "UPDATE jobs SET enabled = false, updated_at = @Now WHERE job_id = @JobId AND enabled";
 

@@ -27,7 +27,8 @@ public static class ResumeJob
         }
     }
 
-    private const string LockSql = "SELECT enabled FROM jobs WHERE job_id = @JobId FOR UPDATE";
+    // NO KEY UPDATE: compatible with the KEY SHARE a concurrent claim takes for its job_runs foreign key (no deadlock).
+    private const string LockSql = "SELECT enabled FROM jobs WHERE job_id = @JobId FOR NO KEY UPDATE";
 
     private const string Sql = "UPDATE jobs SET enabled = true, updated_at = @Now WHERE job_id = @JobId";
 

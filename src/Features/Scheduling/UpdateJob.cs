@@ -28,7 +28,7 @@ public static class UpdateJob
         }
     }
 
-    private const string LockSql = "SELECT job_type FROM jobs WHERE job_id = @JobId FOR UPDATE";
+    private const string LockSql = "SELECT job_type FROM jobs WHERE job_id = @JobId FOR NO KEY UPDATE";
 
     private const string Sql = """
         UPDATE jobs

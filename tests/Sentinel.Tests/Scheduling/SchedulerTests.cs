@@ -207,6 +207,32 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
     }
 
     [Fact]
+    public async Task Run_now_requests_claimed_by_racing_schedulers_start_exactly_one_run_each()
+    {
+        await NextHourAsync();
+        var jobs = new List<Guid>();
+        for (var i = 0; i < 20; i++)
+        {
+            var (jobId, _) = await fixture.NewScheduledJobAsync("test_record", "0 0 1 1 *", Now.AddYears(1));
+            jobs.Add(jobId);
+            await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
+            await fixture.SendAsync(new RunNow.Command(jobId, false, Operator)); // deduplicated into the same request
+        }
+        var schedulers = new[] { fixture.NewScheduler("w-rn1", 4), fixture.NewScheduler("w-rn2", 4), fixture.NewScheduler("w-rn3", 4) };
+
+        while (await fixture.ScalarAsync<long>("SELECT count(*) FROM job_run_requests WHERE status = 'pending' AND job_id = ANY(@jobs)", new { jobs }) > 0)
+            await Task.WhenAll(schedulers.Select(s => s.TickAsync(CancellationToken.None)));
+        await fixture.WaitIdleAsync(schedulers);
+
+        var runs = await fixture.QueryAsync<(Guid JobId, string Status, string TriggeredBy)>(
+            "SELECT job_id, status, triggered_by FROM job_runs WHERE job_id = ANY(@jobs)", new { jobs });
+        Assert.Equal(jobs.Order(), runs.Select(r => r.JobId).Order());
+        Assert.All(runs, r => Assert.Equal(("success", "run_now"), (r.Status, r.TriggeredBy)));
+        Assert.Equal(20, await fixture.ScalarAsync<long>(
+            "SELECT count(*) FROM job_run_requests WHERE status = 'claimed' AND run_id IS NOT NULL AND job_id = ANY(@jobs)", new { jobs }));
+    }
+
+    [Fact]
     public async Task Paused_jobs_do_not_run_and_resume_recomputes_next_run_from_now()
     {
         var t0 = await NextHourAsync();
