@@ -34,32 +34,51 @@ public static class IngestDriveItemsDelta
         """;
 
     private const string MergeSql = """
-        -- Items whose path must be (re)computed: new, revived, renamed, moved, or still without a path.
-        CREATE TEMP TABLE moved ON COMMIT DROP AS
-        SELECT s.id FROM stage_items s LEFT JOIN msgraph_drive_items i ON i.id = s.id
-        WHERE NOT s.removed AND (i.id IS NULL OR i.path IS NULL OR i.deleted_at IS NOT NULL
-              OR i.name IS DISTINCT FROM s.raw->>'name' OR i.parent_id IS DISTINCT FROM s.raw->'parentReference'->>'id');
+        -- 1. Paths of the page's live items, computed before they are written (no second write per row): from the
+        --    items whose parent is not in the page (parent path from the table; NULL while the parent is unknown) down
+        --    through the page. stage_items.a = parentReference.id.
+        WITH RECURSIVE sp AS (
+            SELECT s.id,
+                   CASE WHEN s.raw ? 'root' THEN '/'
+                        WHEN p.path IS NULL OR p.deleted_at IS NOT NULL THEN NULL
+                        WHEN p.path = '/' THEN '/' || (s.raw->>'name')
+                        ELSE p.path || '/' || (s.raw->>'name') END AS path,
+                   0 AS depth
+            FROM stage_items s LEFT JOIN msgraph_drive_items p ON p.id = s.a
+            WHERE NOT s.removed AND NOT EXISTS (SELECT 1 FROM stage_items x WHERE x.id = s.a AND NOT x.removed)
+            UNION ALL
+            SELECT c.id, CASE WHEN sp.path = '/' THEN '/' || (c.raw->>'name') ELSE sp.path || '/' || (c.raw->>'name') END, sp.depth + 1
+            FROM sp JOIN stage_items c ON c.a = sp.id AND NOT c.removed AND NOT c.raw ? 'root'
+            WHERE sp.path IS NOT NULL AND sp.depth < 1000
+        )
+        UPDATE stage_items s SET path = sp.path FROM sp WHERE s.id = sp.id;
 
-        INSERT INTO msgraph_drive_items AS t (id, drive_id, name, web_url, parent_id, is_folder, size, mime_type, file_hash_sha1,
+        -- 2. Whose path changes (new, revived, renamed, moved, or below such an item): their table descendants follow (step 4).
+        UPDATE stage_items s SET moved = NOT EXISTS (
+            SELECT 1 FROM msgraph_drive_items i WHERE i.id = s.id AND i.deleted_at IS NULL AND i.path IS NOT DISTINCT FROM s.path)
+        WHERE NOT s.removed;
+
+        -- 3. Merge (an unchanged object is not rewritten).
+        INSERT INTO msgraph_drive_items AS t (id, drive_id, name, web_url, parent_id, path, is_folder, size, mime_type, file_hash_sha1,
             created_dt, modified_dt, created_by_user_id, last_modified_by_user_id, synced_at, deleted_at, raw, is_root, c_tag, permissions_dirty)
-        SELECT s.id, @DriveId, s.raw->>'name', s.raw->>'webUrl', s.raw->'parentReference'->>'id', (s.raw ? 'folder' OR s.raw ? 'root'),
+        SELECT s.id, @DriveId, s.raw->>'name', s.raw->>'webUrl', s.a, s.path, (s.raw ? 'folder' OR s.raw ? 'root'),
                (s.raw->>'size')::bigint, s.raw->'file'->>'mimeType', s.raw->'file'->'hashes'->>'sha1Hash',
                (s.raw->>'createdDateTime')::timestamptz, (s.raw->>'lastModifiedDateTime')::timestamptz,
                s.raw->'createdBy'->'user'->>'id', s.raw->'lastModifiedBy'->'user'->>'id', @Now, NULL, s.raw, s.raw ? 'root', s.raw->>'cTag',
                lower(COALESCE(s.raw->>'@microsoft.graph.sharedChanged', '')) = 'true'
         FROM stage_items s WHERE NOT s.removed
         ON CONFLICT (id) DO UPDATE SET
-            drive_id = EXCLUDED.drive_id, name = EXCLUDED.name, web_url = EXCLUDED.web_url, parent_id = EXCLUDED.parent_id,
+            drive_id = EXCLUDED.drive_id, name = EXCLUDED.name, web_url = EXCLUDED.web_url, parent_id = EXCLUDED.parent_id, path = EXCLUDED.path,
             is_folder = EXCLUDED.is_folder, size = EXCLUDED.size, mime_type = EXCLUDED.mime_type, file_hash_sha1 = EXCLUDED.file_hash_sha1,
             created_dt = EXCLUDED.created_dt, modified_dt = EXCLUDED.modified_dt, created_by_user_id = EXCLUDED.created_by_user_id,
             last_modified_by_user_id = EXCLUDED.last_modified_by_user_id, synced_at = EXCLUDED.synced_at, deleted_at = NULL,
             raw = EXCLUDED.raw, is_root = EXCLUDED.is_root, c_tag = EXCLUDED.c_tag,
             permissions_dirty = t.permissions_dirty OR EXCLUDED.permissions_dirty OR t.deleted_at IS NOT NULL OR t.raw IS DISTINCT FROM EXCLUDED.raw
         WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.drive_id <> EXCLUDED.drive_id
-           OR (@Sweep AND t.synced_at < @RoundStart);
+           OR t.path IS DISTINCT FROM EXCLUDED.path OR (@Sweep AND t.synced_at < @RoundStart);
 
         INSERT INTO msgraph_drive_items AS t (id, drive_id, name, parent_id, is_folder, synced_at, deleted_at, raw)
-        SELECT s.id, @DriveId, s.raw->>'name', s.raw->'parentReference'->>'id', s.raw ? 'folder', @Now, @Now, s.raw
+        SELECT s.id, @DriveId, s.raw->>'name', s.a, s.raw ? 'folder', @Now, @Now, s.raw
         FROM stage_items s WHERE s.removed
         ON CONFLICT (id) DO UPDATE SET deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at), synced_at = EXCLUDED.synced_at
         WHERE t.deleted_at IS NULL OR (@Sweep AND t.synced_at < @RoundStart);
@@ -88,27 +107,19 @@ public static class IngestDriveItemsDelta
         """;
 
     private const string PathSql = """
-        -- Paths: from each topmost moved item (its parent's path is settled) down through its live subtree.
-        WITH RECURSIVE tops AS (
-            SELECT i.id,
-                   CASE WHEN i.is_root THEN '/'
-                        WHEN p.path IS NULL OR p.deleted_at IS NOT NULL THEN NULL
-                        WHEN p.path = '/' THEN '/' || i.name
-                        ELSE p.path || '/' || i.name END AS path
-            FROM moved m JOIN msgraph_drive_items i ON i.id = m.id
-            LEFT JOIN msgraph_drive_items p ON p.id = i.parent_id
-            WHERE NOT EXISTS (SELECT 1 FROM moved m2 WHERE m2.id = i.parent_id)
-        ), tree AS (
-            SELECT id, path, 0 AS depth FROM tops WHERE path IS NOT NULL
+        -- 4. Descendants already in the table (not in this page) of items whose path changed: one recursive walk down
+        --    the parent_id index per changed item — a folder rename or move rewrites its whole subtree here.
+        WITH RECURSIVE tree AS (
+            SELECT s.id, s.path, 0 AS depth FROM stage_items s WHERE s.moved AND s.path IS NOT NULL
             UNION ALL
             SELECT c.id, CASE WHEN t.path = '/' THEN '/' || c.name ELSE t.path || '/' || c.name END, t.depth + 1
             FROM tree t CROSS JOIN LATERAL (
-                SELECT x.id, x.name FROM msgraph_drive_items x WHERE x.parent_id = t.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
-            WHERE t.depth < 1000
+                SELECT x.id, x.name FROM msgraph_drive_items x
+                WHERE x.parent_id = t.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
+            WHERE t.depth < 1000 AND NOT EXISTS (SELECT 1 FROM stage_items y WHERE y.id = c.id AND NOT y.removed)
         )
-        -- An item reachable from two tops (a moved folder above a moved item) takes the path derived from the higher one.
         UPDATE msgraph_drive_items d SET path = x.path
-        FROM (SELECT DISTINCT ON (id) id, path FROM tree ORDER BY id, depth DESC) x
+        FROM (SELECT DISTINCT ON (id) id, path FROM tree WHERE depth > 0 ORDER BY id, depth DESC) x
         WHERE d.id = x.id AND d.path IS DISTINCT FROM x.path;
         """;
 
@@ -126,6 +137,12 @@ public static class IngestDriveItemsDelta
         """;
 
     private static readonly string[] LogTables = ["msgraph_drive_items", "msgraph_drive_item_permissions", "msgraph_drive_item_permission_grants"];
+
+    private const string StageSql =
+        "CREATE TEMP TABLE stage_items (id text NOT NULL, removed boolean NOT NULL, raw jsonb, a text, b text, path text, moved boolean NOT NULL DEFAULT false) ON COMMIT DROP";
+
+    private static (string? A, string? B) ParentOf(JsonElement e) =>
+        (e.TryGetProperty("parentReference", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("id", out var id) ? id.GetString() : null, null);
 
     private sealed record DriveRow(string Id, string? SiteId, string? SiteUrl);
 
@@ -151,8 +168,9 @@ public static class IngestDriveItemsDelta
                     var round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
                         async (c, tx, value, ctx, t) =>
                         {
-                            var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e));
-                            await Staging.CopyAsync(c, "stage_items", rows.Values, t);
+                            var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf);
+                            await c.ExecuteAsync(new CommandDefinition(StageSql, transaction: tx, cancellationToken: t));
+                            await Staging.CopyAsync(c, "stage_items", rows.Values, t, create: false);
                             var removed = rows.Values.Any(r => r.Removed);
                             var sql = removed ? MergeSql + CascadeSql + PathSql : MergeSql + PathSql;
                             var affected = await c.ExecuteAsync(new CommandDefinition(sql,
