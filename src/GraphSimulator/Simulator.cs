@@ -21,7 +21,27 @@ internal sealed class Simulator
     public TimeProvider Time { get; }
     public Identity Identity { get; }
     public GraphApi Graph { get; }
-    public string BaseUrl { get; set; } = "";
+    private static readonly AsyncLocal<string?> RequestBase = new();
+    private string _baseUrl = "";
+
+    /// <summary>
+    /// The base URL links, issuers and endpoints use: --public-url when set, otherwise the scheme+Host the current request
+    /// arrived with (so https://simulator:5443 in compose and https://localhost:5443 in a browser both work), otherwise
+    /// https://{host}:{port}.
+    /// </summary>
+    public string BaseUrl
+    {
+        get => RequestBase.Value ?? _baseUrl;
+        set => _baseUrl = value;
+    }
+
+    public string DefaultBaseUrl => _baseUrl;
+
+    public void BindRequest(HttpContext ctx)
+    {
+        if (Options.PublicUrl is not null || !ctx.Request.Host.HasValue) { RequestBase.Value = null; return; }
+        RequestBase.Value = "https://" + ctx.Request.Host.Value;
+    }
     public string GraphBaseUrl => BaseUrl + "/v1.0";
     public string TenantId => Options.TenantId;
     public string ClientId => Options.ClientId;

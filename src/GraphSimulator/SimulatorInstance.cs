@@ -27,7 +27,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
         _sim = sim;
     }
 
-    public string BaseUrl => _sim.BaseUrl;
+    public string BaseUrl => _sim.DefaultBaseUrl;
     public string EntraInstance => BaseUrl + "/";
     public string GraphBaseUrl => BaseUrl + "/v1.0";
     public string Authority => $"{BaseUrl}/{TenantId}";
@@ -130,6 +130,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
     {
         var sim = _sim;
         var id = sim.Identity;
+        _app.Use((ctx, next) => { sim.BindRequest(ctx); return next(ctx); });
         _app.MapGet("/{tenant}/v2.0/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
         _app.MapGet("/{tenant}/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
         _app.MapGet("/{tenant}/discovery/v2.0/keys", (HttpContext c, string tenant) => Count(c, "keys", () => id.Keys(c, tenant)));

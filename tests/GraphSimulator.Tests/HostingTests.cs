@@ -31,6 +31,21 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Links_and_issuers_follow_the_host_the_request_arrived_with()
+    {
+        await using var sim = await SimHarness.StartAsync("tiny", 3);
+        using var http = SimHarness.Http(sim);
+        var local = sim.BaseUrl.Replace("127.0.0.1", "localhost");
+        using var disc = JsonDocument.Parse(await http.GetStringAsync($"{local}/{sim.TenantId}/v2.0/.well-known/openid-configuration"));
+        Assert.Equal($"{local}/{sim.TenantId}/v2.0", disc.RootElement.GetProperty("issuer").GetString());
+        using var disc2 = JsonDocument.Parse(await http.GetStringAsync($"{sim.BaseUrl}/{sim.TenantId}/v2.0/.well-known/openid-configuration"));
+        Assert.Equal($"{sim.BaseUrl}/{sim.TenantId}/v2.0", disc2.RootElement.GetProperty("issuer").GetString());
+
+        await using var pub = await SimHarness.StartAsync("tiny", 3, o => o.PublicUrl = "https://simulator:5443");
+        Assert.Equal("https://simulator:5443", pub.BaseUrl);
+    }
+
+    [Fact]
     public async Task Mutation_ticker_applies_changes_on_its_interval()
     {
         await using var sim = await SimHarness.StartAsync("tiny", 3, o => { o.MutatePerTick = 3; o.MutateIntervalSeconds = 0.1; });
