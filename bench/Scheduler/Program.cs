@@ -107,25 +107,34 @@ internal static class Bench
             await using var connection = new NpgsqlConnection(cs);
             await connection.OpenAsync();
             var latencies = new List<double>();
+            var observed = new List<double>();
             for (var i = 0; i < runs + 3; i++)
             {
+                var wait = Stopwatch.StartNew();
                 var request = await mediator.Send(new RunNow.Command(job.JobId, false, actor));
                 (DateTime RequestedAt, DateTime? StartedAt, string? Status) row;
-                var wait = Stopwatch.StartNew();
+                double? seen = null;
                 do
                 {
-                    await Task.Delay(2);
+                    await Task.Delay(1);
                     row = await connection.QuerySingleAsync<(DateTime, DateTime?, string?)>("""
                         SELECT q.requested_at, r.started_at, r.status FROM job_run_requests q LEFT JOIN job_runs r ON r.run_id = q.run_id
                          WHERE q.request_id = @Id
                         """, new { Id = request.RequestId });
+                    if (row.StartedAt is not null) seen ??= wait.Elapsed.TotalMilliseconds;
                     if (wait.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException("run-now was not picked up");
                 } while (row.Status is null or "running");
-                if (i >= 3) latencies.Add((row.StartedAt!.Value - row.RequestedAt).TotalMilliseconds); // first runs warm the JIT
+                if (i >= 3) // the first runs warm the JIT
+                {
+                    latencies.Add((row.StartedAt!.Value - row.RequestedAt).TotalMilliseconds);
+                    observed.Add(seen!.Value);
+                }
             }
             latencies.Sort();
+            observed.Sort();
             Console.WriteLine($"latency: run-now → started_at over {latencies.Count} runs, SCHEDULER_POLL_SECONDS=30, real worker process (refresh_mv job)");
-            Console.WriteLine($"  p50 {Percentile(latencies, 0.5):F1} ms   p95 {Percentile(latencies, 0.95):F1} ms   max {latencies[^1]:F1} ms   min {latencies[0]:F1} ms");
+            Console.WriteLine($"  started_at - requested_at (two processes' clocks): p50 {Percentile(latencies, 0.5):F1} ms   p95 {Percentile(latencies, 0.95):F1} ms   max {latencies[^1]:F1} ms");
+            Console.WriteLine($"  observed by the caller (send RunNow → run row visible, 1 ms polling): p50 {Percentile(observed, 0.5):F1} ms   p95 {Percentile(observed, 0.95):F1} ms   max {observed[^1]:F1} ms");
         }
         finally
         {
