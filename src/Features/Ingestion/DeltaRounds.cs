@@ -94,7 +94,10 @@ internal static class DeltaRounds
         "resyncChangesApplyDifferences", "resyncChangesUploadDifferences", "resyncApplyDifferences", "resyncUploadDifferences",
     };
 
-    private sealed record State(string? DeltaLink, string? NextLink, bool Resync, DateTime? RoundStartedAt);
+    /// <summary>A partition's checkpoint row (msgraph_delta_state).</summary>
+    internal sealed record State(string? DeltaLink, string? NextLink, bool Resync, DateTime? RoundStartedAt);
+
+    internal const string StateColumns = "delta_link AS DeltaLink, next_link AS NextLink, resync AS Resync, round_started_at AS RoundStartedAt";
 
     /// <summary>
     /// A page merge is driven by one page (≈200 rows in an unanalysed temp table) against tables of millions: the right
@@ -103,18 +106,34 @@ internal static class DeltaRounds
     /// </summary>
     public const string PageSettingsSql = "SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 
+    private const string NextSql = """
+        INSERT INTO msgraph_delta_state (resource_type, partition_key, next_link, resync, round_started_at)
+        VALUES (@ResourceType, @PartitionKey, @Next, @Sweep, @RoundStart)
+        ON CONFLICT (resource_type, partition_key) DO UPDATE
+           SET next_link = EXCLUDED.next_link, resync = EXCLUDED.resync, round_started_at = EXCLUDED.round_started_at
+        """;
+
+    private const string DeltaSql = """
+        INSERT INTO msgraph_delta_state (resource_type, partition_key, delta_link, next_link, resync, round_started_at, last_synced_at)
+        VALUES (@ResourceType, @PartitionKey, @Delta, NULL, false, @RoundStart, @Now)
+        ON CONFLICT (resource_type, partition_key) DO UPDATE
+           SET delta_link = EXCLUDED.delta_link, next_link = NULL, resync = false,
+               round_started_at = EXCLUDED.round_started_at, last_synced_at = EXCLUDED.last_synced_at
+        """;
+
     public delegate Task<long> PageHandler(NpgsqlConnection connection, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct);
 
     public delegate Task RoundEndHandler(NpgsqlConnection connection, NpgsqlTransaction tx, DeltaPageContext ctx, CancellationToken ct);
 
     public static async Task<DeltaRoundResult> RunAsync(Db db, GraphHttp graph, IngestRun run, TimeProvider clock, DeltaPartition partition,
-        PageHandler onPage, RoundEndHandler onRoundEnd, CancellationToken ct)
+        PageHandler onPage, RoundEndHandler onRoundEnd, CancellationToken ct, State? checkpoint = null)
     {
-        State state;
-        await using (var c = await db.OpenAsync(ct))
+        var state = checkpoint;
+        if (state is null)
         {
-            state = await c.QuerySingleOrDefaultAsync<State>(new CommandDefinition("""
-                SELECT delta_link AS DeltaLink, next_link AS NextLink, resync AS Resync, round_started_at AS RoundStartedAt FROM msgraph_delta_state
+            await using var c = await db.OpenAsync(ct);
+            state = await c.QuerySingleOrDefaultAsync<State>(new CommandDefinition($"""
+                SELECT {StateColumns} FROM msgraph_delta_state
                 WHERE resource_type = @ResourceType AND partition_key = @PartitionKey
                 """, new { partition.ResourceType, partition.PartitionKey }, cancellationToken: ct)) ?? new State(null, null, false, null);
         }
@@ -167,6 +186,17 @@ internal static class DeltaRounds
                 throw new JobFailedException("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
 
             var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep);
+            var empty = value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0;
+            if (empty && !(next is null && sweep))
+            {
+                // Nothing to merge (the common case of an unchanged partition): one autocommit statement moves the checkpoint.
+                await using var c = await db.OpenAsync(ct);
+                await c.ExecuteAsync(new CommandDefinition(next is not null ? NextSql : DeltaSql, new
+                {
+                    partition.ResourceType, partition.PartitionKey, Next = next, Delta = delta, Sweep = sweep, RoundStart = roundStart, ctx.Now,
+                }, cancellationToken: ct));
+            }
+            else
             await using (var c = await db.OpenAsync(ct))
             await using (var tx = await c.BeginTransactionAsync(ct))
             {
@@ -176,23 +206,14 @@ internal static class DeltaRounds
                     items += await onPage(c, tx, value, ctx, ct);
                 if (next is not null)
                 {
-                    await c.ExecuteAsync(new CommandDefinition("""
-                        INSERT INTO msgraph_delta_state (resource_type, partition_key, next_link, resync, round_started_at)
-                        VALUES (@ResourceType, @PartitionKey, @Next, @Sweep, @RoundStart)
-                        ON CONFLICT (resource_type, partition_key) DO UPDATE
-                           SET next_link = EXCLUDED.next_link, resync = EXCLUDED.resync, round_started_at = EXCLUDED.round_started_at
-                        """, new { partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart }, tx, cancellationToken: ct));
+                    await c.ExecuteAsync(new CommandDefinition(NextSql,
+                        new { partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart }, tx, cancellationToken: ct));
                 }
                 else
                 {
                     await onRoundEnd(c, tx, ctx, ct);
-                    await c.ExecuteAsync(new CommandDefinition("""
-                        INSERT INTO msgraph_delta_state (resource_type, partition_key, delta_link, next_link, resync, round_started_at, last_synced_at)
-                        VALUES (@ResourceType, @PartitionKey, @Delta, NULL, false, @RoundStart, @Now)
-                        ON CONFLICT (resource_type, partition_key) DO UPDATE
-                           SET delta_link = EXCLUDED.delta_link, next_link = NULL, resync = false,
-                               round_started_at = EXCLUDED.round_started_at, last_synced_at = EXCLUDED.last_synced_at
-                        """, new { partition.ResourceType, partition.PartitionKey, Delta = delta, RoundStart = roundStart, ctx.Now }, tx, cancellationToken: ct));
+                    await c.ExecuteAsync(new CommandDefinition(DeltaSql,
+                        new { partition.ResourceType, partition.PartitionKey, Delta = delta, RoundStart = roundStart, ctx.Now }, tx, cancellationToken: ct));
                 }
                 await tx.CommitAsync(ct);
             }

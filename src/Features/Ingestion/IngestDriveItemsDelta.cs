@@ -159,6 +159,13 @@ public static class IngestDriveItemsDelta
                 .Where(d => request.DriveIds is null || request.DriveIds.Contains(d.Id))
                 .ToList();
 
+            // Every drive's checkpoint in one query (one partition per drive; thousands of drives).
+            Dictionary<string, DeltaRounds.State> checkpoints;
+            await using (var connection = await db.OpenAsync(ct))
+                checkpoints = (await connection.QueryAsync<(string Key, string? DeltaLink, string? NextLink, bool Resync, DateTime? RoundStartedAt)>(
+                        new CommandDefinition("SELECT partition_key, delta_link, next_link, resync, round_started_at FROM msgraph_delta_state WHERE resource_type = 'drive_items'",
+                            cancellationToken: ct)))
+                    .ToDictionary(r => r.Key, r => new DeltaRounds.State(r.DeltaLink, r.NextLink, r.Resync, r.RoundStartedAt));
             int pages = 0, resynced = 0, notFound = 0;
             long items = 0;
             await Parallel.ForEachAsync(drives, new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct },
@@ -185,7 +192,7 @@ public static class IngestDriveItemsDelta
                                 await c.ExecuteAsync(new CommandDefinition(SweepSql, new { DriveId = drive.Id, ctx.Now, ctx.RoundStart }, tx, cancellationToken: t)) > 0)
                                 ctx.Changed = true;
                         },
-                        token);
+                        token, checkpoints.GetValueOrDefault(drive.Id) ?? new DeltaRounds.State(null, null, false, null));
                     Interlocked.Add(ref pages, round.Pages);
                     Interlocked.Add(ref items, round.Items);
                     if (round.Resynced) Interlocked.Increment(ref resynced);
