@@ -15,8 +15,11 @@ public sealed record SchedulerOptions
     /// <summary>Runs one scheduler instance executes at the same time (SCHEDULER_MAX_CONCURRENT_RUNS).</summary>
     public int MaxConcurrentRuns { get; init; } = 4;
 
-    /// <summary>On shutdown, how long running jobs get to stop before their runs are closed anyway.</summary>
-    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// On shutdown, how long running jobs get to stop before their runs are closed anyway. The default fits inside
+    /// Docker's 10 s stop timeout; a longer grace needs a longer stop_grace_period, or the rescuer closes the runs later.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(8);
 
     /// <summary>Identifies this scheduler instance in job_runs.worker_id (host:pid:instance).</summary>
     public string WorkerId { get; init; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
@@ -47,7 +50,7 @@ public static class SchedulerConfiguration
     {
         PollInterval = TimeSpan.FromSeconds(settings.SchedulerPollSeconds),
         MaxConcurrentRuns = Whole(config, "SCHEDULER_MAX_CONCURRENT_RUNS", 4, 1, 256),
-        ShutdownGrace = TimeSpan.FromSeconds(Whole(config, "SCHEDULER_SHUTDOWN_GRACE_SECONDS", 20, 1, 600)),
+        ShutdownGrace = TimeSpan.FromSeconds(Whole(config, "SCHEDULER_SHUTDOWN_GRACE_SECONDS", 8, 1, 600)),
         LostRunHorizon = TimeSpan.FromSeconds(Whole(config, "SCHEDULER_LOST_RUN_SECONDS", 300, 10, 86400)),
     };
 
