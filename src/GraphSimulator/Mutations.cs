@@ -16,14 +16,17 @@ internal static class Mutations
         ("addUser", 3), ("disableUser", 2), ("deleteUser", 2), ("addMembership", 6), ("removeMembership", 5), ("renameGroup", 2),
     ];
 
-    public static IReadOnlyList<string> KindNames => Kinds.Select(k => k.Kind).ToArray();
+    /// <summary>Only applied when asked for by name (kinds filter): adding them to the default mix would change every seed's stream.</summary>
+    private static readonly (string Kind, int Weight)[] OptInKinds = [("createGroup", 2), ("deleteGroup", 1)];
+
+    public static IReadOnlyList<string> KindNames => Kinds.Concat(OptInKinds).Select(k => k.Kind).ToArray();
 
     public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds)
     {
         var t = sim.Tenant;
         var call = Interlocked.Increment(ref sim.MutationCounter);
         var rng = new Rng(Rng.Hash((ulong)t.Seed * 31 + 7, seed is null ? 0x10000UL + (ulong)call : (ulong)(uint)seed.Value));
-        var table = kinds is { Length: > 0 } ? Kinds.Where(k => kinds.Contains(k.Kind, StringComparer.OrdinalIgnoreCase)).ToArray() : Kinds;
+        var table = kinds is { Length: > 0 } ? Kinds.Concat(OptInKinds).Where(k => kinds.Contains(k.Kind, StringComparer.OrdinalIgnoreCase)).ToArray() : Kinds;
         if (table.Length == 0) throw new ArgumentException($"unknown mutation kinds; known: {string.Join(", ", KindNames)}");
         var total = table.Sum(k => k.Weight);
         var applied = new List<MutationRecord>();
@@ -209,6 +212,36 @@ internal static class Mutations
                 m.Deleted = true;
                 m.Seq = t.Groups[m.Group].Seq = ++t.Seq;
                 return new(kind, t.Groups[m.Group].Id.ToString(), (m.MemberIsGroup ? t.Groups[m.Member].Id : t.Users[m.Member].Id).ToString());
+            }
+            case "createGroup":
+            {
+                var g = new Group { Index = t.Groups.Count, Id = rng.NextGuid(), DisplayName = $"New Team {t.Groups.Count}", SecurityEnabled = true };
+                g.Description = g.DisplayName + " group";
+                g.MailNickname = $"newteam{g.Index}";
+                g.Seq = ++t.Seq;
+                t.Groups.Add(g);
+                t.GroupById[g.Id] = g.Index;
+                for (var k = 0; k < 3; k++)
+                {
+                    var u = RandomUser(t, rng, x => !x.Deleted);
+                    if (u is not null) Generator.AddMembership(t, g.Index, u.Index, false);
+                }
+                return new(kind, g.Id.ToString(), g.DisplayName);
+            }
+            case "deleteGroup":
+            {
+                if (t.Groups.Count < 2) return null;
+                var g = t.Groups[rng.Next(1, t.Groups.Count)]; // never "All Company"
+                if (g.Deleted) return null;
+                g.Deleted = true;
+                g.Seq = ++t.Seq;
+                foreach (var m in t.Memberships)
+                {
+                    if (m.Deleted) continue;
+                    if (m.Group == g.Index) { m.Deleted = true; m.Seq = t.Seq; }
+                    else if (m.MemberIsGroup && m.Member == g.Index) { m.Deleted = true; m.Seq = t.Groups[m.Group].Seq = ++t.Seq; }
+                }
+                return new(kind, g.Id.ToString(), g.DisplayName);
             }
             case "renameGroup":
             {

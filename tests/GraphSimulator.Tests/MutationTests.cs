@@ -85,6 +85,34 @@ public sealed class MutationTests
     }
 
     [Fact]
+    public async Task Group_creation_and_deletion_on_request_show_in_the_next_group_delta()
+    {
+        await using var sim = await SimHarness.StartAsync("small", 10);
+        using var http = await SimHarness.AuthorizedRaw(sim);
+        async Task<(List<JsonElement> Items, string Link)> Round(string url)
+        {
+            var all = new List<JsonElement>();
+            while (true)
+            {
+                using var doc = await SimHarness.GetJson(http, url);
+                all.AddRange(doc.RootElement.GetProperty("value").EnumerateArray().Select(e => e.Clone()));
+                if (doc.RootElement.TryGetProperty("@odata.deltaLink", out var dl)) return (all, dl.GetString()!);
+                url = doc.RootElement.GetProperty("@odata.nextLink").GetString()!;
+            }
+        }
+        var (_, link) = await Round($"{sim.GraphBaseUrl}/groups/delta?$select=id,displayName,members");
+        var created = await sim.MutateAsync(1, seed: 1, kinds: ["createGroup"]);
+        var deleted = await sim.MutateAsync(1, seed: 2, kinds: ["deleteGroup"]);
+        var (groups, _) = await Round(link);
+        Assert.Contains(groups, g => g.GetProperty("id").GetString() == created[0].Id && g.GetProperty("members@delta").GetArrayLength() > 0);
+        Assert.Contains(groups, g => g.GetProperty("id").GetString() == deleted[0].Id && g.GetProperty("@removed").GetProperty("reason").GetString() == "changed");
+        using var truth = await sim.GetStateAsync();
+        Assert.True(truth.RootElement.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("id").GetString() == deleted[0].Id).GetProperty("deleted").GetBoolean());
+        Assert.All(truth.RootElement.GetProperty("memberships").EnumerateArray().Where(m => m.GetProperty("groupId").GetString() == deleted[0].Id),
+            m => Assert.True(m.GetProperty("deleted").GetBoolean()));
+    }
+
+    [Fact]
     public async Task Same_seed_and_same_mutation_sequence_give_identical_ground_truth()
     {
         async Task<string> Run(int seed)
