@@ -12,7 +12,8 @@ internal record struct Cursor(CursorKind Kind, int Scope, long Since, long Upto,
     public const byte RoundStart = 1, EmptyPageDone = 2;
     public bool IsRoundStart => (Flags & RoundStart) != 0;
 
-    public string Encode(int tenantTag)
+    /// <param name="issuedUnix">When the link was minted (token lifetime checks).</param>
+    public string Encode(int tenantTag, long issuedUnix)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms))
@@ -27,25 +28,27 @@ internal record struct Cursor(CursorKind Kind, int Scope, long Since, long Upto,
             w.Write(Sub);
             w.Write(Flags);
             w.Write(Select ?? "");
+            w.Write(issuedUnix);
         }
         return Jwt.B64(ms.ToArray());
     }
 
     /// <summary>Null when malformed; Stale=true when minted by a different tenant (seed/profile).</summary>
-    public static (Cursor? Cursor, bool Stale) Decode(string token, int tenantTag)
+    public static (Cursor? Cursor, bool Stale, long IssuedUnix) Decode(string token, int tenantTag)
     {
         try
         {
             using var r = new BinaryReader(new MemoryStream(Jwt.FromB64(token)));
-            if (r.ReadByte() != 0x53) return (null, false);
+            if (r.ReadByte() != 0x53) return (null, false, 0);
             var tag = r.ReadInt32();
             var c = new Cursor((CursorKind)r.ReadByte(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadByte(), r.ReadString());
             if (c.Select == "") c = c with { Select = null };
-            return tag != tenantTag ? (null, true) : (c, false);
+            var issued = r.ReadInt64();
+            return tag != tenantTag ? (null, true, issued) : (c, false, issued);
         }
         catch (Exception e) when (e is FormatException or EndOfStreamException or IOException or ArgumentException)
         {
-            return (null, false);
+            return (null, false, 0);
         }
     }
 }

@@ -34,6 +34,8 @@ public sealed class FaultConfig
     public int Seed { get; set; } = 1;
     /// <summary>Requests arriving this soon after a throttle response are in flight, not violations.</summary>
     public int RetryAfterGraceMs { get; set; } = 250;
+    /// <summary>Arrivals this close to the end of the Retry-After window are not counted (client timers may fire ~1 ms early).</summary>
+    public int RetryAfterToleranceMs { get; set; } = 100;
     /// <summary>Users without a OneDrive answer with the other observed variants (400/404 UnknownError, 403) instead of ResourceNotFound.</summary>
     public bool OneDriveErrorVariants { get; set; }
     /// <summary>Omit @microsoft.graph.sharedChanged when access was only removed (onedrive-api-docs#1248).</summary>
@@ -131,7 +133,8 @@ internal sealed class FaultEngine(TimeProvider time)
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            if (now < _pendingUntil && now > _pendingIssuedAt.AddMilliseconds(_config.RetryAfterGraceMs))
+            if (now < _pendingUntil && (_pendingUntil - now).TotalMilliseconds > _config.RetryAfterToleranceMs
+                && (now - _pendingIssuedAt).TotalMilliseconds > _config.RetryAfterGraceMs)
                 Stats.RequestsDuringRetryAfter++;
         }
     }

@@ -37,6 +37,9 @@ internal sealed class Route
 internal sealed class GraphApi(Simulator sim)
 {
     private Tenant T => sim.Tenant;
+    private long Now => sim.Time.GetUtcNow().ToUnixTimeSeconds();
+    /// <summary>Directory delta tokens expire after ~7 days (syncStateNotFound); drive tokens after 30 days (410 resync).</summary>
+    public const long DirectoryTokenLifetime = 7 * 86400, DriveTokenLifetime = 30 * 86400;
     private string G => sim.GraphBaseUrl;
     private SimulatorOptions O => sim.Options;
 
@@ -195,8 +198,9 @@ internal sealed class GraphApi(Simulator sim)
         if (token is null) c = new Cursor(kind, 0, 0, T.Seq, 0, 0, 0, Q(req, "$select"));
         else
         {
-            var (dec, stale) = Cursor.Decode(token, sim.TenantTag);
-            if (dec is null || dec.Value.Kind != kind || dec.Value.Since > T.Seq)
+            var (dec, stale, issued) = Cursor.Decode(token, sim.TenantTag);
+            if (dec is not null && Now - issued > DirectoryTokenLifetime) stale = true; // directory delta tokens live ~7 days
+            if (dec is null || stale || dec.Value.Kind != kind || dec.Value.Since > T.Seq)
             {
                 if (stale || dec is not null) { Interlocked.Increment(ref sim.Faults.Stats.SyncStateNotFound); WriteError(resp, w, 400, "syncStateNotFound", "The sync state is not found or has expired. Please perform a full sync."); }
                 else WriteError(resp, w, 400, "BadRequest", "Invalid $skiptoken or $deltatoken value.");
@@ -253,7 +257,7 @@ internal sealed class GraphApi(Simulator sim)
     }
 
     private string DirLink(bool users, Cursor c, bool delta) =>
-        $"{G}/{(users ? "users" : "groups")}/delta?{(delta ? "$deltatoken" : "$skiptoken")}={c.Encode(sim.TenantTag)}";
+        $"{G}/{(users ? "users" : "groups")}/delta?{(delta ? "$deltatoken" : "$skiptoken")}={c.Encode(sim.TenantTag, Now)}";
 
     private static void WriteEmptyDeltaPage(Utf8JsonWriter w, string ctx, string deltaLink)
     {
@@ -406,7 +410,7 @@ internal sealed class GraphApi(Simulator sim)
         var skip = Q(req, "$skiptoken");
         if (skip is not null)
         {
-            var (c, _) = Cursor.Decode(skip, sim.TenantTag);
+            var (c, _, _) = Cursor.Decode(skip, sim.TenantTag);
             if (c is null || c.Value.Kind != CursorKind.Sites) { WriteError(resp, w, 400, "invalidRequest", "Invalid skip token."); return; }
             start = c.Value.Pos;
         }
@@ -424,7 +428,7 @@ internal sealed class GraphApi(Simulator sim)
         }
         w.WriteEndArray();
         if (pos < T.Sites.Count)
-            w.WriteString("@odata.nextLink", $"{G}/sites/oneDrive.getAllSites?$skiptoken={new Cursor(CursorKind.Sites, 0, 0, 0, pos, 0, 0, null).Encode(sim.TenantTag)}");
+            w.WriteString("@odata.nextLink", $"{G}/sites/oneDrive.getAllSites?$skiptoken={new Cursor(CursorKind.Sites, 0, 0, 0, pos, 0, 0, null).Encode(sim.TenantTag, Now)}");
         w.WriteEndObject();
     }
 
@@ -634,8 +638,9 @@ internal sealed class GraphApi(Simulator sim)
         if (token is null) c = new Cursor(CursorKind.Drive, d.Index, 0, T.Seq, 0, top, 0, null);
         else
         {
-            var (dec, stale) = Cursor.Decode(token, sim.TenantTag);
-            if (dec is null || dec.Value.Kind != CursorKind.Drive || dec.Value.Scope != d.Index || dec.Value.Since > T.Seq)
+            var (dec, stale, issued) = Cursor.Decode(token, sim.TenantTag);
+            if (dec is not null && Now - issued > DriveTokenLifetime) stale = true;
+            if (dec is null || stale || dec.Value.Kind != CursorKind.Drive || dec.Value.Scope != d.Index || dec.Value.Since > T.Seq)
             {
                 if (stale || dec is not null) WriteResync(resp, w, d);
                 else WriteError(resp, w, 400, "invalidRequest", "Invalid token.");
@@ -706,14 +711,14 @@ internal sealed class GraphApi(Simulator sim)
     /// <summary>Token styles vary by drive: ?token=… or delta(token='…'); the SDK-style items/root path for odd drives.</summary>
     private string DriveLink(Drive d, Cursor c, bool delta)
     {
-        var tok = c.Encode(sim.TenantTag);
+        var tok = c.Encode(sim.TenantTag, Now);
         return (d.Index % 2 == 0) == delta
             ? $"{G}/drives/{d.Id}/root/delta(token='{tok}')"
             : $"{G}/drives/{d.Id}/items/root/delta?token={tok}";
     }
 
     public string DirectoryResyncLink(bool users) =>
-        $"{G}/{(users ? "users" : "groups")}/delta?$skiptoken={new Cursor(users ? CursorKind.Users : CursorKind.Groups, 0, 0, T.Seq, 0, 0, Cursor.EmptyPageDone, null).Encode(sim.TenantTag)}";
+        $"{G}/{(users ? "users" : "groups")}/delta?$skiptoken={new Cursor(users ? CursorKind.Users : CursorKind.Groups, 0, 0, T.Seq, 0, 0, Cursor.EmptyPageDone, null).Encode(sim.TenantTag, Now)}";
 
     private static bool PreferHas(string? prefer, string token) => prefer is not null && prefer.Contains(token, StringComparison.OrdinalIgnoreCase);
 

@@ -131,7 +131,8 @@ public sealed class FaultTests : IAsyncLifetime
         Assert.NotNull(gone.Headers.Location);
         // a token this tenant never issued (different seed) is also syncStateNotFound
         await SetFaults(new { });
-        var foreign = await _http.GetAsync($"{G}/users/delta?$deltatoken=U6lfkV0BAAAAAAAAAAAAAAAAGwIAAAAAAAAAAAAAAAAAAAIdaWQsZGlzcGxheU5hbWUsYWNjb3VudEVuYWJsZWQ");
+        var foreignToken = new Cursor(CursorKind.Users, 0, 0, 0, 0, 0, Cursor.RoundStart, null).Encode(_sim.Core.TenantTag ^ 0x5A5A, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var foreign = await _http.GetAsync($"{G}/users/delta?$deltatoken={foreignToken}");
         Assert.Contains("syncStateNotFound", await foreign.Content.ReadAsStringAsync());
     }
 

@@ -70,6 +70,40 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Old_delta_tokens_expire_like_graphs()
+    {
+        var clock = new ShiftedClock();
+        await using var sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "tiny", Port = 0, CertDir = SimHarness.CertDir }, clock);
+        using var http = SimHarness.Http(sim);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", sim.IssueGraphToken());
+        async Task<string> DeltaLink(string url)
+        {
+            while (true)
+            {
+                using var doc = await SimHarness.GetJson(http, url);
+                if (doc.RootElement.TryGetProperty("@odata.deltaLink", out var dl)) return dl.GetString()!;
+                url = doc.RootElement.GetProperty("@odata.nextLink").GetString()!;
+            }
+        }
+        var users = await DeltaLink($"{sim.GraphBaseUrl}/users/delta");
+        var drive = await DeltaLink($"{sim.GraphBaseUrl}/drives/{sim.Core.Tenant.Drives[0].Id}/root/delta");
+        clock.Offset = TimeSpan.FromDays(6);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", sim.IssueGraphToken());
+        (await http.GetAsync(users)).EnsureSuccessStatusCode();
+        clock.Offset = TimeSpan.FromDays(8);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", sim.IssueGraphToken());
+        var expired = await http.GetAsync(users);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, expired.StatusCode);
+        Assert.Contains("syncStateNotFound", await expired.Content.ReadAsStringAsync());
+        (await http.GetAsync(drive)).EnsureSuccessStatusCode();
+        clock.Offset = TimeSpan.FromDays(31);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", sim.IssueGraphToken());
+        var gone = await http.GetAsync(drive);
+        Assert.Equal(System.Net.HttpStatusCode.Gone, gone.StatusCode);
+        Assert.NotNull(gone.Headers.Location);
+    }
+
+    [Fact]
     public async Task Ground_truth_follows_the_contract_shape()
     {
         await using var sim = await SimHarness.StartAsync("small", 42);
