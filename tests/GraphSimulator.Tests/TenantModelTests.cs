@@ -40,6 +40,21 @@ public sealed class TenantModelTests
     }
 
     [Fact]
+    public void Large_profile_is_compact()
+    {
+        var before = GC.GetTotalMemory(true);
+        var sim = Build("large");
+        var t = sim.Tenant;
+        Assert.Equal(10_000, t.Users.Count);
+        Assert.Equal(2_000, t.Groups.Count);
+        Assert.Equal(500, t.Sites.Count);
+        Assert.InRange(t.ItemCount, 999_000, 1_001_000);
+        var used = GC.GetTotalMemory(true) - before;
+        Assert.True(used < 250L * 1024 * 1024, $"large tenant uses {used / 1048576} MiB");
+        GC.KeepAlive(sim);
+    }
+
+    [Fact]
     public void Demo_profile_has_the_realistic_mix()
     {
         var t = Build("demo").Tenant;
