@@ -1,6 +1,6 @@
 // Dashboard / inventory load bench: N concurrent signed-in clients against the real web host.
 //   dotnet run -c Release --project bench/Web -- --database-url postgres://postgres@127.0.0.1:5504/sentinel_bench \
-//       [--generate-items 1000000] [--clients 16] [--seconds 20]
+//       [--generate-items 1000000] [--clients 16] [--seconds 20] [--skip-refresh]
 // --generate-items fills an EMPTY migrated database with a synthetic tenant of that many drive items (SQL generate_series,
 // about the shape of the simulator's `large` profile) and refreshes the dashboard views. Sign-in goes through the tenant
 // simulator's Entra endpoints (identity only), exactly as in production.
@@ -40,7 +40,7 @@ await using (var db = new NpgsqlConnection(connectionString))
         await db.ExecuteAsync(Synthetic.Sql, new { Items = int.Parse(n, CultureInfo.InvariantCulture) }, commandTimeout: 3600);
         Console.WriteLine($"generated in {sw.Elapsed.TotalSeconds:0}s; refreshing views…");
     }
-    await db.ExecuteAsync(Synthetic.RefreshSql, commandTimeout: 3600);
+    if (!options.ContainsKey("skip-refresh")) await db.ExecuteAsync(Synthetic.RefreshSql, commandTimeout: 3600);
     Console.WriteLine("tenant: " + string.Join(", ", (await db.QueryAsync<(string, long)>("SELECT entity, total FROM mv_msgraph_inventory_summary ORDER BY entity")).Select(r => $"{r.Item1}={r.Item2}")));
 }
 
@@ -173,7 +173,7 @@ static class Synthetic
                  CASE WHEN i % 10 = 0 THEN '' ELSE (ARRAY['.docx','.xlsx','.pptx','.pdf'])[1 + i % 4] END,
                'root-' || (1 + i % 1000),
                '/Folder ' || (i % 50) || '/' || (ARRAY['Budget','Report','Plan','Minutes','Contract','Invoice','Roadmap','Summary'])[1 + i % 8] || ' ' || i,
-               i % 10 = 0, (i * 7919) % 5000000, now() - (i % 1000) * interval '1 hour', false, now(), CASE WHEN i % 100 = 1 THEN now() END
+               i % 10 = 0, (i::bigint * 7919) % 5000000, now() - (i % 1000) * interval '1 hour', false, now(), CASE WHEN i % 100 = 1 THEN now() END
           FROM generate_series(1, @Items) i;
         INSERT INTO msgraph_drive_item_permissions (permission_id, drive_id, item_id, roles, link_type, link_scope, link_expiration_dt, inherited_from_id, synced_at)
         SELECT 'p-' || i, 'd-' || (1 + i % 1000), 'i-' || i, ARRAY[CASE WHEN i % 3 = 0 THEN 'write' ELSE 'read' END],

@@ -18,6 +18,7 @@ CREATE TABLE web_token_cache (
 
 -- Inventory paging/sorting: keyset order (sort key, id) for the big tables.
 CREATE INDEX msgraph_drive_items_name_sort_idx ON msgraph_drive_items ((coalesce(name, '')), id);
+CREATE INDEX msgraph_drive_items_drive_name_sort_idx ON msgraph_drive_items (drive_id, (coalesce(name, '')), id);
 CREATE INDEX msgraph_drive_items_modified_sort_idx ON msgraph_drive_items ((coalesce(modified_dt, '-infinity'::timestamptz)), id);
 CREATE INDEX msgraph_drive_items_size_sort_idx ON msgraph_drive_items ((coalesce(size, -1)), id);
 CREATE INDEX msgraph_drive_item_permissions_scope_idx ON msgraph_drive_item_permissions (link_scope, permission_id, item_id)

@@ -127,6 +127,7 @@ public sealed class BrowserTests(BrowserFixture fx)
         await page.Locator("[data-testid=cron-input]").FillAsync("15 3 * * 1");
         await page.Locator("[data-testid=tz-input]").FillAsync("Europe/Berlin");
         await Assertions.Expect(page.Locator("[data-testid=cron-preview] li")).ToHaveCountAsync(5);
+        await Assertions.Expect(page.Locator("[data-testid=cron-preview]")).ToContainTextAsync("(Europe/Berlin)");
         await Assertions.Expect(page.Locator("[data-testid=cron-preview]")).ToContainTextAsync("Mon");
         await ShotAsync(page, "job-schedule-preview");
         await page.Locator("[data-testid=add-schedule]").ClickAsync();

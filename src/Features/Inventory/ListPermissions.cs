@@ -18,7 +18,7 @@ public static class ListPermissions
         string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
         bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
         string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "item", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string Sort = "id", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
 
     public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
@@ -26,6 +26,8 @@ public static class ListPermissions
 
     internal static readonly IReadOnlyDictionary<string, SortColumn> Sorts = new Dictionary<string, SortColumn>
     {
+        // Default: the primary key order, which the (link_scope, permission_id, item_id) index serves for any filter.
+        ["id"] = new("p.permission_id", "text"),
         ["item"] = new("coalesce(i.name, '')", "text"),
         ["scope"] = new("coalesce(p.link_scope, 'direct')", "text"),
         ["expires"] = new("coalesce(p.link_expiration_dt, 'infinity'::timestamptz)", "timestamptz"),

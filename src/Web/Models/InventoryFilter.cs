@@ -64,7 +64,7 @@ public sealed class InventoryFilter
 
     public string SortMark(string path, string key) => (Sort ?? DefaultSort(path)) == key ? (Descending ? " ▼" : " ▲") : "";
 
-    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "item" : "name";
+    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "id" : "name";
 
     /// <summary>Active filters as removable chips (label, URL without it).</summary>
     public IEnumerable<(string Label, string RemoveUrl)> Chips(string path)
