@@ -81,7 +81,7 @@ async Task<long> Count(string sql)
 }
 
 var options = new GraphIngestOptions { DriveConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_DRIVE_CONCURRENCY") ?? "8"),
-    PermissionConcurrency = 16, PermissionBatchSize = 1000, PermissionMaxFiles = permFiles };
+    PermissionConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_PERMISSION_CONCURRENCY") ?? "16"), PermissionBatchSize = 1000, PermissionMaxFiles = permFiles };
 var full = new IngestRun(DateTimeOffset.UtcNow);
 Row("users (full)", await Phase("users", full, async () => await Send(new IngestUsersDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_users"), "users");
 Row("groups + members (full)", await Phase("groups", full, async () => await Send(new IngestGroupsDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_group_members"), "memberships");
