@@ -12,6 +12,43 @@ public sealed class SignInTests(WebFixture fx)
         var html = await admin.Http.GetStringAsync("/");
         Assert.Contains("Data posture", html);
         Assert.Contains("Cached (DB) — last refreshed at", html);
-        Assert.Contains("Admin", html);
+        Assert.Contains("data-testid=\"user-role\">Admin<", html);
+    }
+
+    [Fact]
+    public async Task A_second_web_instance_accepts_the_session_and_acquires_the_worker_token_from_the_shared_cache()
+    {
+        var op = await fx.SignInAsync(WebFixture.Operator);
+        Assert.True(await fx.ScalarAsync<long>("SELECT count(*) FROM web_token_cache") >= 1);
+        Assert.True(await fx.ScalarAsync<long>("SELECT count(*) FROM web_data_protection_keys") >= 1);
+
+        await using var second = fx.BuildWeb();
+        await second.StartAsync();
+        var otherUrl = second.Urls.First().TrimEnd('/');
+        // Cookies are not port-bound: the same browser session goes to the other instance.
+        using var response = await op.Http.GetAsync(otherUrl + "/admin/worker-health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        // The token came from PostgreSQL (the worker itself is not running here, so the call fails after that).
+        Assert.DoesNotContain("session has expired", html);
+        Assert.Contains("could not be reached", html);
+    }
+
+    [Fact]
+    public async Task Sign_out_clears_the_session_and_the_cached_tokens_and_returns_through_the_instance_logout()
+    {
+        var user = await SignedInClient.SignInAsync(fx.BaseUrl, fx.Sim, WebFixture.Reader);
+        var token = await user.CsrfTokenAsync("/");
+        var cached = await fx.ScalarAsync<long>("SELECT count(*) FROM web_token_cache");
+        using var response = await user.Http.PostAsync("/account/signout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var logout = response.Headers.Location!.ToString();
+        Assert.StartsWith(fx.Sim.BaseUrl + "/" + fx.Sim.TenantId + "/oauth2/v2.0/logout", logout);
+        Assert.Contains(Uri.EscapeDataString(fx.BaseUrl + "/account/signed-out"), logout);
+        Assert.Equal(cached - 1, await fx.ScalarAsync<long>("SELECT count(*) FROM web_token_cache"));
+        using var after = await user.Http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Contains("/account/signin", after.Headers.Location!.ToString());
+        user.Dispose();
     }
 }

@@ -56,7 +56,14 @@ public class WebFixture : IAsyncLifetime
 
     protected async Task StartWebAsync()
     {
-        _web = WebAppHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", WebContentRoot()], builder =>
+        _web = BuildWeb();
+        await _web.StartAsync();
+        BaseUrl = _web.Urls.First().TrimEnd('/');
+    }
+
+    /// <summary>Another web instance over the same database and identity provider (not started).</summary>
+    public WebApplication BuildWeb() =>
+        WebAppHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", WebContentRoot()], builder =>
         {
             var config = new Dictionary<string, string?>
             {
@@ -73,9 +80,6 @@ public class WebFixture : IAsyncLifetime
             builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
-        await _web.StartAsync();
-        BaseUrl = _web.Urls.First().TrimEnd('/');
-    }
 
     /// <summary>src/Web (for wwwroot), located from this source file (the binaries may live outside the repo).</summary>
     public static string WebContentRoot([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
