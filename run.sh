@@ -7,6 +7,7 @@
 #   SENTINEL_DATA_DIR (.data)  SENTINEL_PG_PORT (5433)  SENTINEL_SIM_PORT (5443)
 #   SENTINEL_WORKER_PORT (8081)  SENTINEL_WEB_PORT (3000)  SENTINEL_CONFIGURATION (Release)
 #   SIM_MUTATE_PER_TICK (5: random tenant changes per tick, so later ingests show deltas)
+#   SENTINEL_SKIP_BUILD (0; 1 = use the binaries already built for SENTINEL_CONFIGURATION)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -40,9 +41,14 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM
 trap 'stop_all' EXIT
 
-echo "run.sh: building ($config)..."
-dotnet build "$root/Sentinel.sln" -c "$config" -nologo -v quiet >"$logs/build.log" 2>&1 \
-  || { tail -30 "$logs/build.log" >&2; echo "error: build failed, see $logs/build.log" >&2; exit 1; }
+: >"$logs/build.log"
+if [ "${SENTINEL_SKIP_BUILD:-0}" != 1 ]; then
+  echo "run.sh: building ($config)..."
+  for project in GraphSimulator Worker Web; do
+    dotnet build "$root/src/$project/$project.csproj" -c "$config" -nologo -v quiet >>"$logs/build.log" 2>&1 \
+      || { tail -30 "$logs/build.log" >&2; echo "error: build failed, see $logs/build.log" >&2; exit 1; }
+  done
+fi
 
 echo "run.sh: starting PostgreSQL on 127.0.0.1:$pg_port (data in $data/pg)..."
 "$root/scripts/pg.sh" start "$data/pg" "$pg_port"
@@ -96,7 +102,8 @@ pids+=($!)
 wait_http "http://127.0.0.1:$worker_port/health" worker "${pids[-1]}"
 
 echo "run.sh: starting the web on http://localhost:$web_port ..."
-ASPNETCORE_URLS="http://127.0.0.1:$web_port" "$(bin Web Sentinel.Web)" >"$logs/web.log" 2>&1 &
+# The web's content root (views, wwwroot) is its project folder.
+(cd "$root/src/Web" && ASPNETCORE_URLS="http://127.0.0.1:$web_port" exec "$(bin Web Sentinel.Web)") >"$logs/web.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$web_port/healthz" web "${pids[-1]}"
 

@@ -121,7 +121,7 @@ internal sealed class Identity(Simulator sim)
     private async Task Picker(HttpContext ctx, string tenant, Dictionary<string, string> q)
     {
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign in to your account</title>")
+        sb.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Sign in to your account</title>")
           .Append("<style>body{font-family:Segoe UI,Arial,sans-serif;background:#f2f2f2}main{max-width:440px;margin:60px auto;background:#fff;padding:36px;box-shadow:0 2px 6px rgba(0,0,0,.2)}")
           .Append("button{display:block;width:100%;text-align:left;margin:6px 0;padding:10px;border:1px solid #ccc;background:#fff;cursor:pointer}button:hover{background:#eef}small{color:#666}</style></head><body><main>")
           .Append("<h1>Pick an account</h1><p><small>Sentinel tenant simulator · ").Append(WebUtility.HtmlEncode(sim.Options.TenantDomain)).Append("</small></p>")
@@ -150,7 +150,7 @@ internal sealed class Identity(Simulator sim)
         var pairs = ps.Where(p => !string.IsNullOrEmpty(p.V)).ToArray();
         if (responseMode == "form_post")
         {
-            var sb = new StringBuilder("<!DOCTYPE html><html><head><title>Working...</title></head><body onload=\"document.forms[0].submit()\"><form method=\"POST\" action=\"")
+            var sb = new StringBuilder("<!DOCTYPE html><html><head><link rel=\"icon\" href=\"data:,\"><title>Working...</title></head><body onload=\"document.forms[0].submit()\"><form method=\"POST\" action=\"")
                 .Append(WebUtility.HtmlEncode(redirectUri)).Append("\">");
             foreach (var (k, v) in pairs) sb.Append("<input type=\"hidden\" name=\"").Append(k).Append("\" value=\"").Append(WebUtility.HtmlEncode(v)).Append("\">");
             sb.Append("<noscript><input type=\"submit\" value=\"Continue\"></noscript></form></body></html>");
