@@ -72,7 +72,7 @@ export ENTRA_INSTANCE="https://127.0.0.1:$sim_port/"
 export GRAPH_BASE_URL="https://127.0.0.1:$sim_port/v1.0"
 export SENTINEL_CA_FILE="$data/sim/ca.pem"
 export WORKER_API_URL="http://127.0.0.1:$worker_port"
-export SENTINEL_PUBLIC_URL="http://localhost:$web_port"
+export WEB_PUBLIC_URL="http://localhost:$web_port"
 export SCHEDULER_POLL_SECONDS=${SCHEDULER_POLL_SECONDS:-5}
 export SENTINEL_SEED_DEMO_JOBS=1
 
