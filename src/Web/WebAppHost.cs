@@ -22,10 +22,7 @@ public static class WebAppHost
     {
         // ApplicationName pins MVC application parts (controllers, compiled views) to this assembly even when another process hosts it (tests).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(WebAppHost).Assembly.GetName().Name });
-        if (string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["urls"]))
-            builder.WebHost.UseUrls(DefaultUrls);
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        SentinelHostDefaults.Apply(builder, DefaultUrls);
         configure?.Invoke(builder);
         ConfigureServices(builder.Services, builder.Configuration);
 
