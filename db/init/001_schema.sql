@@ -9,9 +9,16 @@ CREATE TABLE table_update_log (
     last_updated_at timestamptz NOT NULL
 );
 
+-- One table_update_log row per table is upserted, and its row lock is held until commit: concurrent page
+-- transactions of the drive-item phase (several drives at once) would queue behind each other. Such a transaction
+-- sets `SET LOCAL sentinel.defer_table_log = 'on'`; the trigger then leaves the log alone and the ingestion touches
+-- it itself right after the commit, in a one-statement transaction (lock held for an instant).
 CREATE FUNCTION touch_table_update_log() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('sentinel.defer_table_log', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     -- Transition tables let a no-op merge (nothing changed) leave the log alone.
     IF TG_OP = 'TRUNCATE' OR EXISTS (SELECT 1 FROM changed_rows) THEN
         INSERT INTO table_update_log (table_name, last_updated_at)

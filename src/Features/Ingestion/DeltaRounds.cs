@@ -19,12 +19,12 @@ internal sealed record DeltaPageContext(DateTimeOffset Now, DateTimeOffset Round
     public bool Changed { get; set; }
 }
 
-/// <param name="DeferredLogTables">When set, page transactions defer the table_update_log trigger (006_ingestion.sql) and
+/// <param name="DeferredLogTables">When set, page transactions defer the table_update_log trigger (touch_table_update_log in 001_schema.sql) and
 /// these tables are touched right after a commit that changed rows, so concurrent partitions do not serialise on the log row.</param>
 internal sealed record DeltaPartition(string ResourceType, string PartitionKey, string InitialUrl, IReadOnlyDictionary<string, string>? Headers = null,
     string[]? DeferredLogTables = null);
 
-/// <summary>table_update_log writes outside the page transactions (see 006_ingestion.sql).</summary>
+/// <summary>table_update_log writes outside the page transactions (see touch_table_update_log in 001_schema.sql).</summary>
 internal static class TableLog
 {
     public const string DeferSql = "SET LOCAL sentinel.defer_table_log = 'on'";

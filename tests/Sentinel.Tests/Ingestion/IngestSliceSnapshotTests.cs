@@ -20,7 +20,7 @@ public sealed class IngestSliceSnapshotTests(SimulatorFixture fixture) : IClassF
         Snapshot.Match(new { users, groups, sites, drives, items, permissions }, "full");
         await GroundTruth.AssertMatchesAsync(fixture);
 
-        // Drive-item pages defer the table_update_log trigger and touch the log after commit (006_ingestion.sql).
+        // Drive-item pages defer the table_update_log trigger and touch the log after commit (touch_table_update_log in 001_schema.sql).
         const string LogSql = "SELECT last_updated_at FROM table_update_log WHERE table_name = 'msgraph_drive_items'";
         var logged = await fixture.ScalarAsync<DateTime?>(LogSql);
         Assert.NotNull(logged);
