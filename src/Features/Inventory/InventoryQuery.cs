@@ -1,3 +1,4 @@
+using FluentValidation;
 using System.Text;
 using System.Text.Json;
 using Dapper;
@@ -108,4 +109,25 @@ public sealed class InventoryQuery
     public static bool IsValidCursor(string? cursor, int idCount) => string.IsNullOrEmpty(cursor) || DecodeCursor(cursor, idCount) is not null;
 
     private static string EscapeLike(string s) => s.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
+}
+
+/// <summary>The search, sort and paging inputs every inventory list takes.</summary>
+public interface IInventoryListQuery
+{
+    string? Search { get; }
+    string Sort { get; }
+    string? Cursor { get; }
+    int Limit { get; }
+}
+
+/// <summary>Rules every inventory list shares; a list's validator derives from it and adds its own filters.</summary>
+internal abstract class InventoryListValidator<T> : AbstractValidator<T> where T : IInventoryListQuery
+{
+    protected InventoryListValidator(IReadOnlyDictionary<string, SortColumn> sorts, int cursorIdCount)
+    {
+        RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
+        RuleFor(q => q.Sort).Must(sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", sorts.Keys)}");
+        RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
+        RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, cursorIdCount)).WithMessage("cursor is not a valid page cursor");
+    }
 }

@@ -9,7 +9,7 @@ namespace Sentinel.Features.Inventory;
 public static class ListDrives
 {
     public sealed record Query(string? Search = null, string? SiteId = null, string? DriveType = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string? Name, string? DriveType, string? SiteId, string? SiteName, string? OwnerId, string? OwnerName,
         string? WebUrl, DateTimeOffset? DeletedAt, string SortValue);
@@ -20,15 +20,11 @@ public static class ListDrives
         ["type"] = new("coalesce(d.drive_type, '')", "text"),
     };
 
-    internal sealed class Validator : AbstractValidator<Query>
+    internal sealed class Validator : InventoryListValidator<Query>
     {
-        public Validator()
+        public Validator() : base(Sorts, 1)
         {
-            RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
-            RuleFor(q => q.Sort).Must(Sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", Sorts.Keys)}");
             RuleFor(q => q.DriveType).MaximumLength(50);
-            RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
-            RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 1)).WithMessage("cursor is not a valid page cursor");
         }
     }
 

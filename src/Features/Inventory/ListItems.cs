@@ -11,7 +11,7 @@ public static class ListItems
     public sealed record Query(
         string? Search = null, string? DriveId = null, string? SiteId = null, string? Kind = null,
         DeletedFilter Deleted = DeletedFilter.All, bool UniqueOnly = false, string? LinkScope = null,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string DriveId, string? Name, string? Path, bool? IsFolder, long? Size,
         DateTimeOffset? ModifiedDt, DateTimeOffset? DeletedAt, string? DriveName, string? SiteId, string? SiteName, string? WebUrl,
@@ -24,16 +24,12 @@ public static class ListItems
         ["size"] = new("coalesce(i.size, -1)", "bigint"),
     };
 
-    internal sealed class Validator : AbstractValidator<Query>
+    internal sealed class Validator : InventoryListValidator<Query>
     {
-        public Validator()
+        public Validator() : base(Sorts, 1)
         {
-            RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
-            RuleFor(q => q.Sort).Must(Sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", Sorts.Keys)}");
             RuleFor(q => q.Kind).Must(k => k is null or "file" or "folder").WithMessage("kind must be file or folder");
             RuleFor(q => q.LinkScope).Must(s => s is null || ListPermissions.Scopes.Contains(s)).WithMessage($"link_scope must be one of: {string.Join(", ", ListPermissions.Scopes)}");
-            RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
-            RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 1)).WithMessage("cursor is not a valid page cursor");
             RuleFor(q => q.DriveId).MaximumLength(300);
             RuleFor(q => q.SiteId).MaximumLength(300);
         }

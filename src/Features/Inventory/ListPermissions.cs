@@ -18,7 +18,7 @@ public static class ListPermissions
         string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
         bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
         string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "id", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string Sort = "id", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
@@ -41,16 +41,12 @@ public static class ListPermissions
                  WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external)
         """;
 
-    internal sealed class Validator : AbstractValidator<Query>
+    internal sealed class Validator : InventoryListValidator<Query>
     {
-        public Validator()
+        public Validator() : base(Sorts, 2)
         {
-            RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
-            RuleFor(q => q.Sort).Must(Sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", Sorts.Keys)}");
             RuleFor(q => q.LinkScope).Must(s => s is null || Scopes.Contains(s)).WithMessage($"link_scope must be one of: {string.Join(", ", Scopes)}");
             RuleFor(q => q.LinkType).MaximumLength(50).Matches("^[A-Za-z]*$").WithMessage("link_type must be a Graph link type such as view or edit");
-            RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
-            RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 2)).WithMessage("cursor is not a valid page cursor");
         }
     }
 
