@@ -930,6 +930,16 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteEndObject();
     }
 
+    private static void WriteSiteIdentity(Utf8JsonWriter w, string facet, string? displayName, string? email, string id, string? loginName)
+    {
+        w.WriteStartObject(facet);
+        w.WriteString("displayName", displayName);
+        if (email is not null) w.WriteString("email", email);
+        w.WriteString("id", id);
+        w.WriteString("loginName", loginName);
+        w.WriteEndObject();
+    }
+
     private static void WriteIdentitySet(Utf8JsonWriter w, Grant g, bool v2)
     {
         w.WriteStartObject();
@@ -953,30 +963,13 @@ internal sealed class GraphApi(Simulator sim)
                 if (g.Email is not null) w.WriteString("email", g.Email);
                 w.WriteString("id", g.Id);
                 w.WriteEndObject();
-                if (g.SiteUserId is not null)
-                {
-                    w.WriteStartObject("siteUser");
-                    w.WriteString("displayName", g.DisplayName);
-                    if (g.Email is not null) w.WriteString("email", g.Email);
-                    w.WriteString("id", g.SiteUserId);
-                    w.WriteString("loginName", g.LoginName);
-                    w.WriteEndObject();
-                }
+                if (g.SiteUserId is not null) WriteSiteIdentity(w, "siteUser", g.DisplayName, g.Email, g.SiteUserId, g.LoginName);
                 break;
             case "siteUser":
-                w.WriteStartObject("siteUser");
-                w.WriteString("displayName", g.DisplayName);
-                if (g.Email is not null) w.WriteString("email", g.Email);
-                w.WriteString("id", g.Id);
-                w.WriteString("loginName", g.LoginName);
-                w.WriteEndObject();
+                WriteSiteIdentity(w, "siteUser", g.DisplayName, g.Email, g.Id, g.LoginName);
                 break;
             case "siteGroup":
-                w.WriteStartObject("siteGroup");
-                w.WriteString("displayName", g.DisplayName);
-                w.WriteString("id", g.Id);
-                w.WriteString("loginName", g.LoginName);
-                w.WriteEndObject();
+                WriteSiteIdentity(w, "siteGroup", g.DisplayName, null, g.Id, g.LoginName);
                 break;
             case "application":
                 w.WriteStartObject("application");
