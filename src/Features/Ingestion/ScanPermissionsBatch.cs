@@ -76,63 +76,11 @@ public static class ScanPermissionsBatch
 
     internal sealed record FileRef(string Id, string DriveId);
 
-    /// <summary>One grant row (SIM_CONTRACT.md grant rule).</summary>
-    internal sealed record Grant(string PrincipalType, string PrincipalId, string? DisplayName, string? Email, string? Upn, string? LoginName,
-        bool IsExternal, string Raw);
-
-    private static readonly string[] PrincipalFacets = ["user", "group", "application", "siteUser", "siteGroup"];
-
-    /// <summary>
-    /// For each identity set in grantedToV2 and each entry of grantedToIdentitiesV2 (deduplicated by type+id): the first facet
-    /// present among user, group, application, siteUser, siteGroup. An invitation without grantee → ("invitation", email).
-    /// External = any facet's loginName contains #ext# or urn:spo:guest, or an invitation.
-    /// </summary>
-    internal static List<Grant> GrantsOf(JsonElement permission)
-    {
-        var sets = new List<JsonElement>();
-        if (permission.TryGetProperty("grantedToV2", out var g) && g.ValueKind == JsonValueKind.Object) sets.Add(g);
-        if (permission.TryGetProperty("grantedToIdentitiesV2", out var gs) && gs.ValueKind == JsonValueKind.Array)
-            sets.AddRange(gs.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object));
-        var grants = new List<Grant>();
-        var seen = new HashSet<(string, string)>();
-        foreach (var set in sets)
-        {
-            foreach (var facetName in PrincipalFacets)
-            {
-                if (!set.TryGetProperty(facetName, out var facet) || facet.ValueKind != JsonValueKind.Object) continue;
-                if (!facet.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
-                if (seen.Add((facetName, id)))
-                {
-                    string? loginName = Str(facet, "loginName"), email = Str(facet, "email");
-                    var external = false;
-                    foreach (var f in set.EnumerateObject())
-                    {
-                        if (f.Value.ValueKind != JsonValueKind.Object) continue;
-                        var login = Str(f.Value, "loginName");
-                        if (login is not null && (login.Contains("#ext#", StringComparison.OrdinalIgnoreCase) || login.Contains("urn:spo:guest", StringComparison.OrdinalIgnoreCase)))
-                            external = true;
-                        loginName ??= login;
-                        email ??= Str(f.Value, "email");
-                    }
-                    grants.Add(new Grant(facetName, id, Str(facet, "displayName"), email, Str(facet, "userPrincipalName"), loginName, external, set.GetRawText()));
-                }
-                break;
-            }
-        }
-        if (grants.Count == 0 && permission.TryGetProperty("invitation", out var inv) && inv.ValueKind == JsonValueKind.Object &&
-            Str(inv, "email") is { Length: > 0 } invited)
-            grants.Add(new Grant("invitation", invited, null, invited, null, null, true, inv.GetRawText()));
-        return grants;
-    }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
     /// <summary>The fetched permissions of one chunk (bounded: permission_batch_size files).</summary>
     private sealed class ChunkResult
     {
         public List<StageRow> Permissions { get; } = [];
-        public List<(string ItemId, string PermissionId, Grant Grant)> Grants { get; } = [];
+        public List<(string ItemId, string PermissionId, PermissionGrant Grant)> Grants { get; } = [];
         public List<string> Scanned { get; } = []; // 200: the item's permission set is authoritative
         public List<string> Done { get; } = [];    // every attempted file (stamped so the scan moves on)
         public long NotFound, Failed;
@@ -244,7 +192,7 @@ public static class ScanPermissionsBatch
                         {
                             if (!p.TryGetProperty("id", out var pid) || pid.GetString() is not { Length: > 0 } permissionId) continue;
                             result.Permissions.Add(new StageRow(permissionId, false, p.GetRawText(), file.Id, file.DriveId));
-                            foreach (var grant in GrantsOf(p)) result.Grants.Add((file.Id, permissionId, grant));
+                            foreach (var grant in PermissionGrant.Of(p)) result.Grants.Add((file.Id, permissionId, grant));
                         }
                     if (!doc.RootElement.TryGetProperty("@odata.nextLink", out var next) || next.GetString() is not { } nextUrl) break;
                     page = await graph.GetAsync(nextUrl, run.Graph, ct);
