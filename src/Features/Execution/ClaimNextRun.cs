@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -26,6 +27,11 @@ namespace Sentinel.Features.Execution;
 public static class ClaimNextRun
 {
     public sealed record Command(string WorkerId) : IExecutorRequest<ClaimedRun?>;
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.WorkerId).NotEmpty().WithMessage("worker_id is required");
+    }
 
     private const string RequestSql = """
         SELECT q.request_id, q.job_id, q.force, q.actor_oid, q.actor_upn, q.actor_name, j.job_type, j.config::text AS config, j.enabled

@@ -1,12 +1,40 @@
 using System.Text.Json.Nodes;
+using FluentValidation;
 using Sentinel.Features.Jobs;
 
 namespace Sentinel.Features.Ingestion;
 
-/// <summary>The graph_ingest config rules, as job creation and updates apply them.</summary>
-internal sealed class GraphIngestConfigValidator : IJobConfigValidator
+/// <summary>The graph_ingest config rules, as job creation, updates, run-once and the executor apply them.</summary>
+internal sealed class GraphIngestConfigValidator : JobConfigValidator
 {
-    public string JobType => JobTypes.GraphIngest;
+    public override string JobType => JobTypes.GraphIngest;
 
-    public IEnumerable<(string Field, string Message)> Validate(JsonObject config) => GraphIngestConfig.Validate(config);
+    public GraphIngestConfigValidator()
+    {
+        OnlyKeys(GraphIngestConfig.Known);
+
+        foreach (var (key, min, max) in GraphIngestConfig.IntKeys)
+            Key(key).Must(n => n is null || TryInt(n, out var v) && v >= min && v <= max)
+                .WithMessage($"{key} must be a whole number between {min} and {max}");
+
+        var phases = string.Join(", ", GraphIngestConfig.AllPhases);
+        Key("phases").Custom((node, ctx) =>
+        {
+            if (node is null) return;
+            if (node is not JsonArray { Count: > 0 } list || list.Any(p => p is not JsonValue v || !v.TryGetValue<string>(out _)))
+                ctx.AddFailure($"phases must be a non-empty array of phase names: {phases}");
+            else
+                foreach (var unknown in list.Select(p => p!.GetValue<string>()).Where(p => !GraphIngestConfig.AllPhases.Contains(p)))
+                    ctx.AddFailure($"unknown phase '{unknown}'; expected some of: {phases}");
+        });
+
+        foreach (var key in new[] { "include_sites", "exclude_sites" })
+            Key(key).Must(n => n is null || n is JsonArray a && a.All(IsSiteUrl))
+                .WithMessage($"{key} must be an array of absolute site URLs (prefixes), e.g. [\"https://contoso.sharepoint.com/sites/finance\"]");
+
+        Key("include_onedrive").Must(n => n is null || IsBool(n)).WithMessage("include_onedrive must be true or false");
+    }
+
+    private static bool IsSiteUrl(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<string>(out var s) && Uri.TryCreate(s, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http";
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 
@@ -15,11 +14,10 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class IngestDrives
 {
-    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(long SitesScanned, long UsersScanned, long UsersWithoutDrive, long Listed, long LiveDrives, long DeletedDrives);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     private const string TargetsSql = """
         SELECT 's' AS kind, id, web_url FROM msgraph_sites WHERE deleted_at IS NULL

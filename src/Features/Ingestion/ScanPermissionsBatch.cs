@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Npgsql;
 using NpgsqlTypes;
 using Sentinel.Features.Graph;
@@ -19,11 +18,10 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class ScanPermissionsBatch
 {
-    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(long FilesScanned, long Permissions, long Grants, long FilesNotFound, long FilesFailed, int Chunks, bool StoppedByBudget);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     private const string PickSql = """
         SELECT id, drive_id AS DriveId FROM msgraph_drive_items

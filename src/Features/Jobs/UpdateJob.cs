@@ -17,12 +17,8 @@ public static class UpdateJob
         public Validator()
         {
             RuleFor(c => c.JobId).NotEmpty().WithMessage("job_id is required");
-            RuleFor(c => c.Config).Custom((config, ctx) =>
-            {
-                if (config is null) return;
-                // Type-specific rules need the job's type: the handler checks them once it has read the job.
-                foreach (var (field, message) in JobConfigRules.Problems(null, config)) ctx.AddFailure(field, message);
-            });
+            // Type-specific rules need the job's type: the handler checks them once it has read the job.
+            RuleFor(c => c.Config).ValidJobConfig(_ => null).When(c => c.Config is not null);
             RuleFor(c => c.Name).MaximumLength(200).WithMessage("name must be at most 200 characters");
             RuleFor(c => c.Actor).NotNull();
         }

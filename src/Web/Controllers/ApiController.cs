@@ -77,7 +77,7 @@ public sealed class ApiController(IMediator mediator) : ControllerBase
         await mediator.Send(new DeleteSchedule.Command(scheduleId, User.ToActor()), ct);
 
     [HttpGet("/api/runs")]
-    public async Task<ListRuns.Result> Runs([FromQuery(Name = "job_id")] Guid? jobId, [FromQuery] string? status,
+    public async Task<ListRuns.Result> Runs([FromQuery(Name = "job_id")] string? jobId, [FromQuery] string? status,
         [FromQuery(Name = "triggered_by")] string? triggeredBy, [FromQuery] int? limit, [FromQuery] string? cursor, CancellationToken ct) =>
         await mediator.Send(new ListRuns.Query(jobId, status, triggeredBy, limit ?? 50, cursor), ct);
 

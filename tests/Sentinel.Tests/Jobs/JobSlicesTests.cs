@@ -20,9 +20,9 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
     public async Task Should_update_name_and_config_and_audit_the_changed_fields()
     {
         var jobId = await NewJobAsync();
-        var updated = await fixture.SendAsync(new UpdateJob.Command(jobId, "renamed", """{"note": "x"}""", Admin));
+        var updated = await fixture.SendAsync(new UpdateJob.Command(jobId, "renamed", """{"force": true}""", Admin));
         Assert.Equal("renamed", updated.Name);
-        Assert.Equal("""{"note": "x"}""", updated.Config);
+        Assert.Equal("""{"force": true}""", updated.Config);
         Assert.Equal("""["name", "config"]""", await fixture.ScalarAsync<string>(
             "SELECT details->>'changed' FROM audit_events WHERE action = 'job.updated' AND entity_id = @Id", new { Id = jobId.ToString() }));
     }
@@ -33,6 +33,9 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
         var jobId = await NewJobAsync();
         var error = await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, "42", Admin)));
         Assert.Contains("must be a JSON object", Assert.Single(error.Errors["config"]));
+        // The job type's own rules, which the handler applies once it knows the type: refresh_mv knows only "force".
+        var typed = await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, """{"force": "yes", "note": 1}""", Admin)));
+        Assert.Equal(["config.force", "config.note"], typed.Errors.Keys.Order());
         Assert.Equal("{}", await fixture.ScalarAsync<string>("SELECT config::text FROM jobs WHERE job_id = @jobId", new { jobId }));
         await Assert.ThrowsAsync<NotFoundException>(() => fixture.SendAsync(new UpdateJob.Command(Guid.NewGuid(), "x", null, Admin)));
     }
