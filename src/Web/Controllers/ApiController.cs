@@ -34,17 +34,8 @@ public sealed class ApiController(IMediator mediator) : ControllerBase
     }
 
     [HttpPut("/api/jobs/{jobId:guid}"), Authorize(Policy = Roles.CanAdminister)]
-    public async Task<UpdateJob.Result> UpdateJob(Guid jobId, JobBody body, CancellationToken ct)
-    {
-        var result = await mediator.Send(new UpdateJob.Command(jobId, body.Name, body.Config, User.ToActor()), ct);
-        if (body.Enabled is { } enabled && enabled != result.Enabled)
-        {
-            if (enabled) await mediator.Send(new ResumeJob.Command(jobId, User.ToActor()), ct);
-            else await mediator.Send(new PauseJob.Command(jobId, User.ToActor()), ct);
-            result = result with { Enabled = enabled };
-        }
-        return result;
-    }
+    public async Task<UpdateJob.Result> UpdateJob(Guid jobId, JobBody body, CancellationToken ct) =>
+        await mediator.Send(new UpdateJob.Command(jobId, body.Name, body.Config, User.ToActor(), body.Enabled), ct);
 
     [HttpDelete("/api/jobs/{jobId:guid}"), Authorize(Policy = Roles.CanAdminister)]
     public async Task<DeleteJob.Result> DeleteJob(Guid jobId, CancellationToken ct) => await mediator.Send(new DeleteJob.Command(jobId, User.ToActor()), ct);

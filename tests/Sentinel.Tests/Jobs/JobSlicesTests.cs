@@ -84,6 +84,31 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
     }
 
     [Fact]
+    public async Task Should_disable_and_enable_through_update_with_pause_and_resume_semantics_in_one_transaction()
+    {
+        fixture.Clock.Set(new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero));
+        var jobId = await NewJobAsync();
+        await fixture.SendAsync(new CreateSchedule.Command(jobId, "0 * * * *", null, true, Admin));
+        var request = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
+
+        var disabled = await fixture.SendAsync(new UpdateJob.Command(jobId, "off", null, Admin, Enabled: false));
+        Assert.False(disabled.Enabled);
+        Assert.Equal("dropped", await fixture.ScalarAsync<string>("SELECT status FROM job_run_requests WHERE request_id = @Id", new { Id = request.RequestId }));
+
+        // A rejected update changes nothing, enabled included: the same transaction holds every field.
+        fixture.Clock.Set(new DateTimeOffset(2026, 1, 16, 14, 5, 0, TimeSpan.Zero));
+        await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, """{"nope": 1}""", Admin, Enabled: true)));
+        Assert.False(await fixture.ScalarAsync<bool>("SELECT enabled FROM jobs WHERE job_id = @jobId", new { jobId }));
+
+        var enabled = await fixture.SendAsync(new UpdateJob.Command(jobId, null, null, Admin, Enabled: true));
+        Assert.True(enabled.Enabled);
+        Assert.Equal(new DateTime(2026, 1, 16, 15, 0, 0, DateTimeKind.Utc),
+            await fixture.ScalarAsync<DateTime>("SELECT next_run_at FROM job_schedules WHERE job_id = @jobId", new { jobId }));
+        Assert.Equal(["""["name", "enabled"]""", """["enabled"]"""], await fixture.QueryAsync<string>(
+            "SELECT details->>'changed' FROM audit_events WHERE action = 'job.updated' AND entity_id = @Id ORDER BY occurred_at", new { Id = jobId.ToString() }));
+    }
+
+    [Fact]
     public async Task Should_show_job_status_with_schedules_last_and_running_run()
     {
         fixture.Clock.Set(new DateTimeOffset(2026, 2, 1, 8, 0, 0, TimeSpan.Zero));
