@@ -29,6 +29,7 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("POST", "account/signout", "/account/signout", Need.SignedIn),
         ("GET", "", "/", Need.Reader),
         ("GET", "api/analytics", "/api/analytics", Need.Reader),
+        ("GET", "dashboard/first-ingest", "/dashboard/first-ingest", Need.Reader),
         ("GET", "inventory", "/inventory", Need.Reader),
         ("GET", "inventory/users", "/inventory/users", Need.Reader),
         ("GET", "inventory/groups", "/inventory/groups", Need.Reader),

@@ -24,6 +24,13 @@ public static class ListItems
         ["size"] = new("coalesce(i.size, -1)", "bigint"),
     };
 
+    /// <summary>
+    /// Items Graph reported as deleted before this product ever saw them alive (a first sync lists recent deletions,
+    /// nameless) are noise, not inventory: they are stored (so a later delta can revive them) but never listed.
+    /// Such a row's raw JSON is the deleted facet itself; a row seen alive keeps its last live JSON when deleted.
+    /// </summary>
+    internal const string SeenAliveCondition = "(i.deleted_at IS NULL OR NOT coalesce(i.raw ? 'deleted', false))";
+
     internal sealed class Validator : InventoryListValidator<Query>
     {
         public Validator() : base(Sorts, 1)
@@ -51,7 +58,8 @@ public static class ListItems
             var q = new InventoryQuery()
                 .Deleted(request.Deleted, "i.deleted_at")
                 .Search(request.Search, "i.name", "i.path")
-                .Where("NOT i.is_root");
+                .Where("NOT i.is_root")
+                .Where(SeenAliveCondition);
             if (request.DriveId is not null) q.Where("i.drive_id = @DriveId", new { request.DriveId });
             if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
             if (request.Kind is "file") q.Where("NOT coalesce(i.is_folder, false)");

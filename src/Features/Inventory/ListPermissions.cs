@@ -18,15 +18,19 @@ public static class ListPermissions
         string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
         bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
         string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "id", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+        string Sort = "risk", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
-        bool External, string? Grantees, string? DriveName, string? SiteName, string SortValue);
+        bool External, string? Grantees, string? DriveName, string? SiteName, short RiskRank, string SortValue)
+    {
+        public PermissionRisk.Level Risk => PermissionRisk.Of(RiskRank);
+    }
 
     internal static readonly IReadOnlyDictionary<string, SortColumn> Sorts = new Dictionary<string, SortColumn>
     {
-        // Default: the primary key order, which the (link_scope, permission_id, item_id) index serves for any filter.
+        // Default: riskiest first, served by the (risk_rank, permission_id, item_id) index (db/init/014_posture.sql).
+        ["risk"] = new("p.risk_rank", "smallint"),
         ["id"] = new("p.permission_id", "text"),
         ["item"] = new("coalesce(i.name, '')", "text"),
         ["scope"] = new("coalesce(p.link_scope, 'direct')", "text"),
@@ -58,7 +62,7 @@ public static class ListPermissions
                (SELECT string_agg(coalesce(g.principal_display_name, g.principal_email, g.principal_id), ', ' ORDER BY g.principal_display_name)
                   FROM msgraph_drive_item_permission_grants g
                  WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL) AS grantees,
-               d.name AS drive_name, s.name AS site_name, ({0})::text AS sort_value
+               d.name AS drive_name, s.name AS site_name, p.risk_rank, ({0})::text AS sort_value
           FROM msgraph_drive_item_permissions p
           LEFT JOIN msgraph_drive_items i ON i.id = p.item_id
           LEFT JOIN msgraph_drives d ON d.id = p.drive_id

@@ -92,7 +92,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
 
     internal static ListPermissions.Query ToPermissionsQuery(InventoryFilter f, bool export) =>
         new(f.Q, f.LinkScope, f.LinkType, f.External, f.NeverExpires, f.Exposed, f.Unique, f.DriveId, f.SiteId, null, f.DeletedFilter,
-            f.Sort ?? "id", f.Descending, export ? null : f.Cursor, f.PageLimit(export));
+            f.Sort ?? "risk", f.Descending, export ? null : f.Cursor, f.PageLimit(export));
 
     [HttpGet("items/{driveId}/{itemId}")]
     public async Task<IActionResult> Item(string driveId, string itemId, CancellationToken ct) =>

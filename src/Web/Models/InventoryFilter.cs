@@ -31,8 +31,9 @@ public sealed class InventoryFilter
 
     public DeletedFilter DeletedFilter => Deleted switch
     {
-        null or "" or "all" => DeletedFilter.All,
-        "exclude" => DeletedFilter.Exclude,
+        // Live rows by default: soft-deleted rows only when asked for.
+        null or "" or "exclude" => DeletedFilter.Exclude,
+        "all" => DeletedFilter.All,
         "only" => DeletedFilter.Only,
         _ => throw RequestValidationException.For("deleted", "deleted must be all, exclude or only"),
     };
@@ -62,16 +63,17 @@ public sealed class InventoryFilter
     public string SortUrl(string path, string key) =>
         Url(path, ("sort", key), ("dir", (Sort ?? DefaultSort(path)) == key && !Descending ? "desc" : null));
 
-    public string SortMark(string path, string key) => (Sort ?? DefaultSort(path)) == key ? (Descending ? " ▼" : " ▲") : "";
+    public Microsoft.AspNetCore.Html.IHtmlContent SortMark(string path, string key) =>
+        (Sort ?? DefaultSort(path)) == key ? (Descending ? Icons.SortDescending() : Icons.SortAscending()) : Microsoft.AspNetCore.Html.HtmlString.Empty;
 
-    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "id" : "name";
+    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "risk" : "name";
 
     /// <summary>Active filters as removable chips (label, URL without it).</summary>
     public IEnumerable<(string Label, string RemoveUrl)> Chips(string path)
     {
         var labels = new (string Key, string? Value, string Label)[]
         {
-            ("q", Q, $"search: {Q}"), ("deleted", Deleted is "exclude" or "only" ? Deleted : null, Deleted == "only" ? "soft-deleted only" : "hide soft-deleted"),
+            ("q", Q, $"search: {Q}"), ("deleted", Deleted is "all" or "only" ? Deleted : null, Deleted == "only" ? "soft-deleted only" : "with soft-deleted"),
             ("drive_id", DriveId, "drive: " + DriveId), ("site_id", SiteId, "site: " + SiteId), ("link_scope", LinkScope, "link: " + LinkScope),
             ("link_type", LinkType, "link type: " + LinkType), ("external", External ? "true" : null, "external"),
             ("never_expires", NeverExpires ? "true" : null, "never expires"), ("exposed", Exposed ? "true" : null, "exposed (anyone, organisation or external)"),
