@@ -87,3 +87,168 @@ UNION ALL
 SELECT 'permissions', count(*), count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL), max(synced_at)
   FROM msgraph_drive_item_permissions;
 CREATE UNIQUE INDEX mv_msgraph_inventory_summary_uq ON mv_msgraph_inventory_summary (entity);
+
+-- 3. Posture change feed. After every ingest run Features/Posture/RecordPostureChanges compares the sharing picture
+--    (the posture_current_* views below) with the one recorded after the previous run (posture_facts) and writes one
+--    posture_changes row per difference. Comparing states, not events, is what makes a resync or a re-ingestion
+--    produce nothing: an object deleted and re-added within a run, or rewritten unchanged, leaves its fact as it was.
+--    The views are the only place that knows the permission tables: a new permission model re-points them here.
+
+-- Own sharing links (a link counts once, on the item that holds it, not on every item inheriting it).
+CREATE VIEW posture_current_links AS
+SELECT 'link'::text AS kind, p.item_id || '|' || p.permission_id AS fact_key, p.item_id, p.drive_id,
+       NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, false AS is_external,
+       jsonb_build_object('scope', p.link_scope, 'type', p.link_type, 'roles', to_jsonb(coalesce(p.roles, '{}'::text[])),
+                          'expires', p.link_expiration_dt, 'password', coalesce(p.has_password, false),
+                          'prevents_download', coalesce(p.link_prevents_download, false), 'permission_id', p.permission_id) AS state
+  FROM msgraph_drive_item_permissions p
+ WHERE p.deleted_at IS NULL AND p.link_scope IS NOT NULL AND p.inherited_from_id IS NULL;
+
+-- Own grants: direct grants and the people a link was granted to.
+CREATE VIEW posture_current_grants AS
+SELECT 'grant'::text AS kind, g.item_id || '|' || g.permission_id || '|' || g.principal_type || '|' || g.principal_id AS fact_key,
+       g.item_id, p.drive_id, g.principal_type, g.principal_id,
+       coalesce(g.principal_display_name, g.principal_email, g.principal_user_principal_name, g.principal_id) AS principal_name, g.is_external,
+       jsonb_build_object('roles', to_jsonb(coalesce(p.roles, '{}'::text[])), 'via', coalesce(p.link_scope, 'direct'),
+                          'org_claim', posture_is_org_claim(g.login_name, g.principal_display_name), 'permission_id', g.permission_id,
+                          'email', coalesce(g.principal_email, g.principal_user_principal_name)) AS state
+  FROM msgraph_drive_item_permission_grants g
+  JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id
+ WHERE g.deleted_at IS NULL AND p.deleted_at IS NULL AND p.inherited_from_id IS NULL;
+
+-- Who can reach each item, by audience: anyone (an anyone link), organisation (an organisation link or an org-wide
+-- claim), external (a grant to an external principal).
+CREATE VIEW posture_current_reach AS
+SELECT 'reach'::text AS kind, r.item_id || '|' || r.audience AS fact_key, r.item_id, r.drive_id,
+       NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, r.audience = 'external' AS is_external,
+       jsonb_build_object('audience', r.audience, 'edit', r.edit) AS state
+  FROM (SELECT p.item_id, min(p.drive_id) AS drive_id,
+               CASE WHEN p.risk_rank <= 1 THEN 'anyone' WHEN p.risk_rank <= 3 THEN 'organization' ELSE 'external' END AS audience,
+               bool_or(p.risk_rank IN (0, 2) OR (p.risk_rank = 4 AND p.roles && ARRAY['write', 'owner']::text[])) AS edit
+          FROM msgraph_drive_item_permissions p
+          JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL
+         WHERE p.deleted_at IS NULL AND p.risk_rank <= 4
+         GROUP BY p.item_id, 3) r;
+
+-- Guests of the directory.
+CREATE VIEW posture_current_guests AS
+SELECT 'guest'::text AS kind, u.id AS fact_key, NULL::text AS item_id, NULL::text AS drive_id,
+       'user'::text AS principal_type, u.id AS principal_id, coalesce(u.display_name, u.mail, u.user_principal_name) AS principal_name, true AS is_external,
+       jsonb_build_object('upn', u.user_principal_name, 'mail', u.mail) AS state
+  FROM msgraph_users u
+ WHERE u.deleted_at IS NULL AND u.user_type = 'Guest';
+
+-- Every live direct membership (the feed reports only those of groups that hold grants, directly or through a
+-- group nested in them; recording all of them keeps a group that receives its first grant from looking like
+-- all its members just joined).
+CREATE VIEW posture_current_members AS
+SELECT 'member'::text AS kind, m.group_id || '|' || m.member_id AS fact_key, NULL::text AS item_id, NULL::text AS drive_id,
+       m.member_type AS principal_type, m.member_id AS principal_id,
+       coalesce(u.display_name, u.user_principal_name, g.display_name, m.member_id) AS principal_name, coalesce(u.user_type = 'Guest', false) AS is_external,
+       jsonb_build_object('group_id', m.group_id, 'group_name', grp.display_name) AS state
+  FROM msgraph_group_members m
+  LEFT JOIN msgraph_users u ON u.id = m.member_id AND m.member_type <> 'group'
+  LEFT JOIN msgraph_groups g ON g.id = m.member_id AND m.member_type = 'group'
+  LEFT JOIN msgraph_groups grp ON grp.id = m.group_id
+ WHERE m.deleted_at IS NULL;
+
+-- Roots of permission hierarchies: items with unique permissions. Under Prefer: hierarchicalsharing, delta marks
+-- them with a shared facet (empty when unique but not shared); a drive root always is one and is left out.
+CREATE VIEW posture_current_roots AS
+SELECT 'root'::text AS kind, i.id AS fact_key, i.id AS item_id, i.drive_id,
+       NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, false AS is_external,
+       '{}'::jsonb AS state
+  FROM msgraph_drive_items i
+ WHERE i.deleted_at IS NULL AND NOT i.is_root AND i.raw ? 'shared';
+
+CREATE VIEW posture_current_facts AS
+SELECT * FROM posture_current_links
+UNION ALL SELECT * FROM posture_current_grants
+UNION ALL SELECT * FROM posture_current_reach
+UNION ALL SELECT * FROM posture_current_guests
+UNION ALL SELECT * FROM posture_current_members
+UNION ALL SELECT * FROM posture_current_roots;
+
+-- Groups holding a live grant, and every group nested in them (their members reach what the outer group reaches).
+CREATE VIEW posture_granted_groups AS
+WITH RECURSIVE granted AS (
+    SELECT DISTINCT g.principal_id AS group_id
+      FROM msgraph_drive_item_permission_grants g
+     WHERE g.deleted_at IS NULL AND g.principal_type = 'group'
+    UNION
+    SELECT m.member_id FROM granted JOIN msgraph_group_members m ON m.group_id = granted.group_id
+     WHERE m.deleted_at IS NULL AND m.member_type = 'group'
+)
+SELECT group_id FROM granted;
+
+-- The recorded picture after the last recording (same columns as the views).
+CREATE TABLE posture_facts (
+    kind           text NOT NULL,
+    fact_key       text NOT NULL,
+    item_id        text,
+    drive_id       text,
+    principal_type text,
+    principal_id   text,
+    principal_name text,
+    is_external    boolean NOT NULL DEFAULT false,
+    state          jsonb NOT NULL,
+    PRIMARY KEY (kind, fact_key)
+);
+
+CREATE TABLE posture_changes (
+    change_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id         uuid,
+    recorded_at    timestamptz NOT NULL,
+    kind           text NOT NULL,
+    scope          text,
+    risk           smallint NOT NULL,
+    item_id        text,
+    drive_id       text,
+    site_id        text,
+    item_name      text,
+    item_path      text,
+    principal_type text,
+    principal_id   text,
+    principal_name text,
+    is_external    boolean NOT NULL DEFAULT false,
+    before         jsonb,
+    after          jsonb,
+    CONSTRAINT posture_changes_kind_valid CHECK (kind IN ('link_created', 'link_removed', 'link_changed', 'grant_added', 'grant_removed',
+        'grant_changed', 'reach_gained', 'reach_lost', 'reach_changed', 'guest_added', 'guest_removed', 'member_added', 'member_removed',
+        'inheritance_broken', 'inheritance_restored'))
+);
+CREATE INDEX posture_changes_recorded_idx ON posture_changes (recorded_at, change_id);
+CREATE INDEX posture_changes_kind_idx ON posture_changes (kind, change_id);
+CREATE INDEX posture_changes_site_idx ON posture_changes (site_id, change_id) WHERE site_id IS NOT NULL;
+CREATE INDEX posture_changes_principal_idx ON posture_changes (principal_id, change_id) WHERE principal_id IS NOT NULL;
+CREATE INDEX posture_changes_item_idx ON posture_changes (item_id, change_id) WHERE item_id IS NOT NULL;
+CREATE INDEX posture_changes_external_idx ON posture_changes (change_id) WHERE is_external;
+CREATE INDEX posture_changes_risk_idx ON posture_changes (risk, change_id);
+CREATE INDEX posture_changes_run_idx ON posture_changes (run_id);
+
+-- One row: the feed's bookkeeping and its setting. retention_days: changes older than this are deleted when a run is
+-- recorded (default 400 days: more than a year of history, for year-on-year reviews).
+CREATE TABLE posture_feed (
+    id               boolean PRIMARY KEY DEFAULT true CHECK (id),
+    retention_days   integer NOT NULL DEFAULT 400 CHECK (retention_days BETWEEN 1 AND 36500),
+    baseline_run_id  uuid,
+    baseline_at      timestamptz,
+    last_run_id      uuid,
+    last_recorded_at timestamptz
+);
+INSERT INTO posture_feed (id) VALUES (true);
+
+-- "Reviewed up to here": per reviewer, the newest change they have looked at.
+CREATE TABLE posture_reviews (
+    review_id       uuid PRIMARY KEY,
+    reviewed_at     timestamptz NOT NULL,
+    up_to_change_id bigint NOT NULL,
+    actor_oid       text,
+    actor_upn       text,
+    actor_name      text,
+    note            text
+);
+CREATE INDEX posture_reviews_actor_idx ON posture_reviews (actor_oid, up_to_change_id DESC);
+CREATE INDEX posture_reviews_upn_idx ON posture_reviews (actor_upn, up_to_change_id DESC);
+SELECT track_table_updates('posture_changes');
+SELECT track_table_updates('posture_reviews');
