@@ -252,3 +252,108 @@ CREATE INDEX posture_reviews_actor_idx ON posture_reviews (actor_oid, up_to_chan
 CREATE INDEX posture_reviews_upn_idx ON posture_reviews (actor_upn, up_to_change_id DESC);
 SELECT track_table_updates('posture_changes');
 SELECT track_table_updates('posture_reviews');
+
+-- 4. Access by principal. Groups a principal belongs to, transitively (direct members and members of nested groups).
+CREATE VIEW posture_member_groups AS
+WITH RECURSIVE closure(member_id, group_id) AS (
+    SELECT m.member_id, m.group_id FROM msgraph_group_members m WHERE m.deleted_at IS NULL
+    UNION
+    SELECT c.member_id, m.group_id FROM closure c
+      JOIN msgraph_group_members m ON m.member_id = c.group_id AND m.member_type = 'group' AND m.deleted_at IS NULL
+)
+SELECT member_id, group_id FROM closure;
+
+-- Files each user can reach: through a grant to them (direct, or as a link's recipient, matched by id or by e-mail /
+-- UPN for site-scoped users), through a group they are in (transitively), and, for members of the tenant (not
+-- guests), through organisation links and org-wide claims. Refreshed with the other views (refresh_mv).
+CREATE MATERIALIZED VIEW mv_principal_reach AS
+WITH live AS (
+    SELECT g.item_id, g.principal_type, g.principal_id, lower(g.principal_email) AS email, lower(g.principal_user_principal_name) AS upn
+      FROM msgraph_drive_item_permission_grants g
+      JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id AND p.deleted_at IS NULL
+      JOIN msgraph_drive_items i ON i.id = g.item_id AND i.deleted_at IS NULL AND NOT coalesce(i.is_folder, false)
+     WHERE g.deleted_at IS NULL
+), org AS (
+    SELECT DISTINCT p.item_id
+      FROM msgraph_drive_item_permissions p
+      JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL AND NOT coalesce(i.is_folder, false)
+     WHERE p.deleted_at IS NULL AND (p.link_scope = 'organization' OR p.risk_rank IN (2, 3))
+), users AS (
+    SELECT id, user_type = 'Guest' AS guest, lower(mail) AS mail, lower(user_principal_name) AS upn FROM msgraph_users WHERE deleted_at IS NULL
+), specific AS (
+    SELECT u.id AS user_id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.principal_id = u.id
+    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.mail
+    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.upn
+    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.mail
+    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.upn
+    UNION SELECT c.member_id, l.item_id FROM posture_member_groups c JOIN live l ON l.principal_type = 'group' AND l.principal_id = c.group_id
+)
+SELECT u.id AS user_id,
+       (count(s.item_id) FILTER (WHERE u.guest OR o.item_id IS NULL)
+        + CASE WHEN u.guest THEN 0 ELSE (SELECT count(*) FROM org) END)::bigint AS reach
+  FROM users u
+  LEFT JOIN specific s ON s.user_id = u.id
+  LEFT JOIN org o ON o.item_id = s.item_id
+ GROUP BY u.id, u.guest;
+CREATE UNIQUE INDEX mv_principal_reach_uq ON mv_principal_reach (user_id);
+CREATE INDEX mv_principal_reach_sort_idx ON mv_principal_reach (reach, user_id);
+
+-- 5. Oversharing cards on the dashboard, one row per (card, key): counts and top lists, computed at refresh time
+--    ("untouched for a year" is relative to the refresh).
+CREATE MATERIALIZED VIEW mv_posture_oversharing AS
+WITH live AS (
+    SELECT p.permission_id, p.item_id, p.drive_id, p.link_scope, p.link_expiration_dt, p.risk_rank
+      FROM msgraph_drive_item_permissions p
+      JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL
+     WHERE p.deleted_at IS NULL
+), sites AS (
+    SELECT d.id AS drive_id, coalesce(d.site_id, 'onedrive:' || coalesce(d.owner_id, d.id)) AS site_key,
+           coalesce(s.name, 'OneDrive of ' || coalesce(u.display_name, d.owner_id, d.name)) AS site_name, d.site_id
+      FROM msgraph_drives d
+      LEFT JOIN msgraph_sites s ON s.id = d.site_id
+      LEFT JOIN msgraph_users u ON u.id = d.owner_id
+)
+SELECT 'anyone_never_expire'::text AS card, ''::text AS key, NULL::text AS label, NULL::text AS site_id, count(*)::bigint AS value
+  FROM live WHERE link_scope = 'anonymous' AND link_expiration_dt IS NULL
+UNION ALL
+SELECT 'edit_links', '', NULL, NULL, count(*) FROM live WHERE risk_rank IN (0, 2)
+UNION ALL
+SELECT 'stale_exposed', '', NULL, NULL, count(DISTINCT l.item_id)
+  FROM live l JOIN msgraph_drive_items i ON i.id = l.item_id
+ WHERE l.risk_rank <= 4 AND NOT coalesce(i.is_folder, false) AND i.modified_dt < now() - interval '365 days'
+UNION ALL
+SELECT * FROM (
+    SELECT 'everyone_claim_site', s.site_key, max(s.site_name), max(s.site_id), count(DISTINCT (l.permission_id, l.item_id))
+      FROM msgraph_drive_item_permission_grants g
+      JOIN live l ON l.permission_id = g.permission_id AND l.item_id = g.item_id
+      JOIN sites s ON s.drive_id = l.drive_id
+     WHERE g.deleted_at IS NULL AND posture_is_org_claim(g.login_name, g.principal_display_name)
+     GROUP BY s.site_key ORDER BY count(*) DESC, s.site_key LIMIT 10) claims
+UNION ALL
+SELECT * FROM (
+    SELECT 'top_site', s.site_key, max(s.site_name), max(s.site_id), count(DISTINCT l.item_id)
+      FROM live l JOIN sites s ON s.drive_id = l.drive_id
+     WHERE l.risk_rank <= 4
+     GROUP BY s.site_key ORDER BY count(DISTINCT l.item_id) DESC, s.site_key LIMIT 10) top_sites
+UNION ALL
+SELECT * FROM (
+    SELECT 'top_external', lower(coalesce(g.principal_email, g.principal_user_principal_name, g.principal_id)),
+           max(coalesce(g.principal_display_name, g.principal_email, g.principal_id)), NULL, count(DISTINCT g.item_id)
+      FROM msgraph_drive_item_permission_grants g
+      JOIN live l ON l.permission_id = g.permission_id AND l.item_id = g.item_id
+     WHERE g.deleted_at IS NULL AND g.is_external
+     GROUP BY 2 ORDER BY count(DISTINCT g.item_id) DESC, 2 LIMIT 10) top_external;
+CREATE UNIQUE INDEX mv_posture_oversharing_uq ON mv_posture_oversharing (card, key);
+
+INSERT INTO mv_dependencies (mv_name, table_name) VALUES
+    ('mv_principal_reach', 'msgraph_users'),
+    ('mv_principal_reach', 'msgraph_group_members'),
+    ('mv_principal_reach', 'msgraph_drive_items'),
+    ('mv_principal_reach', 'msgraph_drive_item_permissions'),
+    ('mv_principal_reach', 'msgraph_drive_item_permission_grants'),
+    ('mv_posture_oversharing', 'msgraph_sites'),
+    ('mv_posture_oversharing', 'msgraph_drives'),
+    ('mv_posture_oversharing', 'msgraph_users'),
+    ('mv_posture_oversharing', 'msgraph_drive_items'),
+    ('mv_posture_oversharing', 'msgraph_drive_item_permissions'),
+    ('mv_posture_oversharing', 'msgraph_drive_item_permission_grants');

@@ -77,6 +77,13 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("DELETE", "api/schedules/{scheduleId:guid}", $"/api/schedules/{S}", Need.Admin),
         ("GET", "api/runs", "/api/runs", Need.Reader),
         ("GET", "api/runs/{runId:guid}", $"/api/runs/{R}", Need.Reader),
+        ("GET", "changes", "/changes", Need.Reader),
+        ("POST", "changes/review", "/changes/review", Need.Operator),
+        ("GET", "access", "/access?principal=u1", Need.Reader),
+        ("GET", "access/departing", "/access/departing?user=u1", Need.Reader),
+        ("GET", "api/posture", "/api/posture", Need.Reader),
+        ("GET", "api/changes", "/api/changes", Need.Reader),
+        ("GET", "api/access", "/api/access?principal=u1", Need.Reader),
     ];
 
     [Fact]

@@ -18,7 +18,8 @@ public static class ListPermissions
         string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
         bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
         string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "risk", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+        string Sort = "risk", bool Descending = false, string? Cursor = null, int Limit = 50,
+        string? Risk = null, bool Stale = false, bool ClaimOnly = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,
@@ -50,6 +51,8 @@ public static class ListPermissions
         public Validator() : base(Sorts, 2)
         {
             RuleFor(q => q.LinkScope).Must(s => s is null || Scopes.Contains(s)).WithMessage($"link_scope must be one of: {string.Join(", ", Scopes)}");
+            RuleFor(q => q.Risk).Must(r => r is null || r.Split(',').All(k => PermissionRisk.Levels.Any(l => l.Key == k)))
+                .WithMessage($"risk must be a comma-separated list of: {string.Join(", ", PermissionRisk.Levels.Select(l => l.Key))}");
             RuleFor(q => q.LinkType).MaximumLength(50).Matches("^[A-Za-z]*$").WithMessage("link_type must be a Graph link type such as view or edit");
         }
     }
@@ -83,6 +86,12 @@ public static class ListPermissions
             if (request.NeverExpires) q.Where("p.link_expiration_dt IS NULL");
             if (request.ExposedOnly) q.Where("(p.link_scope IN ('anonymous', 'organization') OR " + ExternalCondition + ")");
             if (request.UniqueOnly) q.Where("p.inherited_from_id IS NULL");
+            if (request.Risk is not null)
+                q.Where("p.risk_rank = ANY(@Ranks)", new { Ranks = request.Risk.Split(',').Select(k => PermissionRisk.Levels.First(l => l.Key == k).Rank).ToArray() });
+            // Exposed (anyone, organisation, external) on a file nobody has modified for a year: mv_posture_oversharing's stale_exposed.
+            // Granted to an org-wide claim ("Everyone except external users", "Everyone"), maintained by 014's grant trigger.
+            if (request.ClaimOnly) q.Where("p.grant_risk = 3");
+            if (request.Stale) q.Where("p.risk_rank <= 4 AND NOT coalesce(i.is_folder, false) AND i.deleted_at IS NULL AND i.modified_dt < now() - interval '365 days'");
             if (request.DriveId is not null) q.Where("p.drive_id = @DriveId", new { request.DriveId });
             if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
             if (request.ItemId is not null) q.Where("p.item_id = @ItemId", new { request.ItemId });

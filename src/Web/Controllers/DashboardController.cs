@@ -16,6 +16,8 @@ public sealed class DashboardController(IMediator mediator) : Controller
     public async Task<IActionResult> Index(CancellationToken ct)
     {
         ViewData["IngestState"] = await mediator.Send(new GetIngestState.Query(), ct);
+        ViewData["ReviewStatus"] = await mediator.Send(new Sentinel.Features.Changes.GetReviewStatus.Query(User.FindFirst("oid")?.Value, User.FindFirst("preferred_username")?.Value), ct);
+        ViewData["Oversharing"] = await mediator.Send(new GetOversharing.Query(), ct);
         return View(await mediator.Send(new GetDashboard.Query(), ct));
     }
 

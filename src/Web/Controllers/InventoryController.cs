@@ -25,8 +25,8 @@ public sealed class InventoryController(IMediator mediator) : Controller
     {
         var query = new ListUsers.Query(f.Q, f.UserType, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
         if (format == "csv")
-            return await Csv("users", (c, l) => query with { Cursor = c, Limit = l }, ["id", "display_name", "user_principal_name", "mail", "account_enabled", "user_type", "department", "deleted_at"],
-                r => [r.Id, r.DisplayName, r.UserPrincipalName, r.Mail, r.AccountEnabled, r.UserType, r.Department, r.DeletedAt], ct);
+            return await Csv("users", (c, l) => query with { Cursor = c, Limit = l }, ["id", "display_name", "user_principal_name", "mail", "account_enabled", "user_type", "department", "reach", "deleted_at"],
+                r => [r.Id, r.DisplayName, r.UserPrincipalName, r.Mail, r.AccountEnabled, r.UserType, r.Department, r.Reach, r.DeletedAt], ct);
         var page = await mediator.Send(query, ct);
         return View(new ListModel<ListUsers.Row>("users", "/inventory/users", f, page));
     }
@@ -92,7 +92,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
 
     internal static ListPermissions.Query ToPermissionsQuery(InventoryFilter f) =>
         new(f.Q, f.LinkScope, f.LinkType, f.External, f.NeverExpires, f.Exposed, f.Unique, f.DriveId, f.SiteId, null, f.DeletedFilter,
-            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageLimit(false));
+            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageLimit(false), Risk: string.IsNullOrEmpty(f.Risk) ? null : f.Risk, Stale: f.Stale, ClaimOnly: f.Claim);
 
     [HttpGet("items/{driveId}/{itemId}")]
     public async Task<IActionResult> Item(string driveId, string itemId, CancellationToken ct) =>
