@@ -12,9 +12,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                     OR display_name IN ('Everyone except external users', 'Everyone'), false)
 $$;
 
-CREATE FUNCTION posture_grant_risk(is_external boolean, login_name text, display_name text) RETURNS smallint
+-- is_org_wide (010) is the ingestion's verdict; the login-name rule also catches rows written before it.
+CREATE FUNCTION posture_grant_risk(is_external boolean, is_org_wide boolean, login_name text, display_name text) RETURNS smallint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT (CASE WHEN posture_is_org_claim(login_name, display_name) THEN 3 WHEN is_external THEN 4 ELSE 5 END)::smallint
+    SELECT (CASE WHEN is_org_wide OR posture_is_org_claim(login_name, display_name) THEN 3 WHEN is_external THEN 4 ELSE 5 END)::smallint
 $$;
 
 ALTER TABLE msgraph_drive_item_permissions ADD COLUMN grant_risk smallint NOT NULL DEFAULT 5;
@@ -35,7 +36,7 @@ BEGIN
     UPDATE msgraph_drive_item_permissions p
        SET grant_risk = r.risk
       FROM (SELECT k.permission_id, k.item_id,
-                   coalesce((SELECT min(posture_grant_risk(g.is_external, g.login_name, g.principal_display_name))
+                   coalesce((SELECT min(posture_grant_risk(g.is_external, g.is_org_wide, g.login_name, g.principal_display_name))
                                FROM msgraph_drive_item_permission_grants g
                               WHERE g.permission_id = k.permission_id AND g.item_id = k.item_id AND g.deleted_at IS NULL), 5)::smallint AS risk
               FROM (SELECT DISTINCT permission_id, item_id FROM touched) k) r
@@ -55,7 +56,7 @@ CREATE TRIGGER msgraph_drive_item_permissions_risk_ins AFTER INSERT ON msgraph_d
 
 UPDATE msgraph_drive_item_permissions p
    SET grant_risk = r.risk
-  FROM (SELECT permission_id, item_id, min(posture_grant_risk(is_external, login_name, principal_display_name))::smallint AS risk
+  FROM (SELECT permission_id, item_id, min(posture_grant_risk(is_external, is_org_wide, login_name, principal_display_name))::smallint AS risk
           FROM msgraph_drive_item_permission_grants WHERE deleted_at IS NULL GROUP BY permission_id, item_id) r
  WHERE p.permission_id = r.permission_id AND p.item_id = r.item_id AND p.grant_risk <> r.risk;
 
@@ -92,9 +93,10 @@ CREATE UNIQUE INDEX mv_msgraph_inventory_summary_uq ON mv_msgraph_inventory_summ
 --    (the posture_current_* views below) with the one recorded after the previous run (posture_facts) and writes one
 --    posture_changes row per difference. Comparing states, not events, is what makes a resync or a re-ingestion
 --    produce nothing: an object deleted and re-added within a run, or rewritten unchanged, leaves its fact as it was.
---    The views are the only place that knows the permission tables: a new permission model re-points them here.
+--    The views are the only place that knows the permission tables. They follow 010's model: only roots of permission
+--    hierarchies hold permission rows; every item's effective permissions are its root's (permission_root_id).
 
--- Own sharing links (a link counts once, on the item that holds it, not on every item inheriting it).
+-- Sharing links held by live hierarchy roots (a link counts on the root that holds it, not on every item inheriting it).
 CREATE VIEW posture_current_links AS
 SELECT 'link'::text AS kind, p.item_id || '|' || p.permission_id AS fact_key, p.item_id, p.drive_id,
        NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, false AS is_external,
@@ -102,33 +104,36 @@ SELECT 'link'::text AS kind, p.item_id || '|' || p.permission_id AS fact_key, p.
                           'expires', p.link_expiration_dt, 'password', coalesce(p.has_password, false),
                           'prevents_download', coalesce(p.link_prevents_download, false), 'permission_id', p.permission_id) AS state
   FROM msgraph_drive_item_permissions p
- WHERE p.deleted_at IS NULL AND p.link_scope IS NOT NULL AND p.inherited_from_id IS NULL;
+ JOIN msgraph_drive_items r ON r.id = p.item_id AND r.deleted_at IS NULL AND r.has_unique_permissions
+ WHERE p.deleted_at IS NULL AND p.link_scope IS NOT NULL;
 
--- Own grants: direct grants and the people a link was granted to.
+-- Grants held by live roots: direct grants and the people a link was granted to.
 CREATE VIEW posture_current_grants AS
 SELECT 'grant'::text AS kind, g.item_id || '|' || g.permission_id || '|' || g.principal_type || '|' || g.principal_id AS fact_key,
        g.item_id, p.drive_id, g.principal_type, g.principal_id,
        coalesce(g.principal_display_name, g.principal_email, g.principal_user_principal_name, g.principal_id) AS principal_name, g.is_external,
        jsonb_build_object('roles', to_jsonb(coalesce(p.roles, '{}'::text[])), 'via', coalesce(p.link_scope, 'direct'),
-                          'org_claim', posture_is_org_claim(g.login_name, g.principal_display_name), 'permission_id', g.permission_id,
+                          'org_claim', g.is_org_wide OR posture_is_org_claim(g.login_name, g.principal_display_name), 'permission_id', g.permission_id,
                           'email', coalesce(g.principal_email, g.principal_user_principal_name)) AS state
   FROM msgraph_drive_item_permission_grants g
   JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id
- WHERE g.deleted_at IS NULL AND p.deleted_at IS NULL AND p.inherited_from_id IS NULL;
+  JOIN msgraph_drive_items r ON r.id = g.item_id AND r.deleted_at IS NULL AND r.has_unique_permissions
+ WHERE g.deleted_at IS NULL AND p.deleted_at IS NULL;
 
--- Who can reach each item, by audience: anyone (an anyone link), organisation (an organisation link or an org-wide
--- claim), external (a grant to an external principal).
+-- Who can reach each file, by audience, through its hierarchy root's permissions (effective, inherited included):
+-- anyone (an anyone link), organisation (an organisation link or an org-wide claim), external (a grant to an external
+-- principal). A folder shared with anyone makes every file below it reachable: one fact per file.
 CREATE VIEW posture_current_reach AS
 SELECT 'reach'::text AS kind, r.item_id || '|' || r.audience AS fact_key, r.item_id, r.drive_id,
        NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, r.audience = 'external' AS is_external,
        jsonb_build_object('audience', r.audience, 'edit', r.edit) AS state
-  FROM (SELECT p.item_id, min(p.drive_id) AS drive_id,
+  FROM (SELECT i.id AS item_id, i.drive_id,
                CASE WHEN p.risk_rank <= 1 THEN 'anyone' WHEN p.risk_rank <= 3 THEN 'organization' ELSE 'external' END AS audience,
                bool_or(p.risk_rank IN (0, 2) OR (p.risk_rank = 4 AND p.roles && ARRAY['write', 'owner']::text[])) AS edit
-          FROM msgraph_drive_item_permissions p
-          JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL
-         WHERE p.deleted_at IS NULL AND p.risk_rank <= 4
-         GROUP BY p.item_id, 3) r;
+          FROM msgraph_drive_items i
+          JOIN msgraph_drive_item_permissions p ON p.item_id = i.permission_root_id AND p.deleted_at IS NULL AND p.risk_rank <= 4
+         WHERE i.deleted_at IS NULL AND NOT i.is_folder
+         GROUP BY i.id, i.drive_id, 3) r;
 
 -- Guests of the directory.
 CREATE VIEW posture_current_guests AS
@@ -152,14 +157,14 @@ SELECT 'member'::text AS kind, m.group_id || '|' || m.member_id AS fact_key, NUL
   LEFT JOIN msgraph_groups grp ON grp.id = m.group_id
  WHERE m.deleted_at IS NULL;
 
--- Roots of permission hierarchies: items with unique permissions. Under Prefer: hierarchicalsharing, delta marks
--- them with a shared facet (empty when unique but not shared); a drive root always is one and is left out.
+-- Roots of permission hierarchies: items with unique permissions (010's has_unique_permissions); drive roots always
+-- are and are left out.
 CREATE VIEW posture_current_roots AS
 SELECT 'root'::text AS kind, i.id AS fact_key, i.id AS item_id, i.drive_id,
        NULL::text AS principal_type, NULL::text AS principal_id, NULL::text AS principal_name, false AS is_external,
        '{}'::jsonb AS state
   FROM msgraph_drive_items i
- WHERE i.deleted_at IS NULL AND NOT i.is_root AND i.raw ? 'shared';
+ WHERE i.deleted_at IS NULL AND NOT i.is_root AND i.has_unique_permissions;
 
 CREATE VIEW posture_current_facts AS
 SELECT * FROM posture_current_links
@@ -194,6 +199,9 @@ CREATE TABLE posture_facts (
     state          jsonb NOT NULL,
     PRIMARY KEY (kind, fact_key)
 );
+
+-- Breaking inheritance copies permissions (same ids): the recorder looks copies up by permission id.
+CREATE INDEX posture_facts_permission_idx ON posture_facts ((state->>'permission_id')) WHERE kind IN ('link', 'grant');
 
 CREATE TABLE posture_changes (
     change_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -263,37 +271,44 @@ WITH RECURSIVE closure(member_id, group_id) AS (
 )
 SELECT member_id, group_id FROM closure;
 
--- Files each user can reach: through a grant to them (direct, or as a link's recipient, matched by id or by e-mail /
--- UPN for site-scoped users), through a group they are in (transitively), and, for members of the tenant (not
--- guests), through organisation links and org-wide claims. Refreshed with the other views (refresh_mv).
+-- Files each user can reach: through a grant to them (direct, or as a link's recipient; matched by id, by the Entra
+-- user a site user is linked to, or by e-mail / UPN), through a group they are in (transitively), and, for members of
+-- the tenant (not guests), through organisation links and org-wide claims. A grant sits on a hierarchy root and
+-- reaches every file whose permission_root_id is that root; hierarchies are disjoint, so a user's reach is the sum of
+-- the file counts of the distinct roots they reach. Refreshed with the other views (refresh_mv).
 CREATE MATERIALIZED VIEW mv_principal_reach AS
-WITH live AS (
-    SELECT g.item_id, g.principal_type, g.principal_id, lower(g.principal_email) AS email, lower(g.principal_user_principal_name) AS upn
+WITH root_files AS (
+    SELECT permission_root_id AS root_id, count(*) AS files
+      FROM msgraph_drive_items WHERE deleted_at IS NULL AND NOT is_folder AND permission_root_id IS NOT NULL
+     GROUP BY permission_root_id
+), live AS (
+    SELECT g.item_id AS root_id, g.principal_type, g.principal_id, g.entra_user_id, lower(g.principal_email) AS email,
+           lower(g.principal_user_principal_name) AS upn
       FROM msgraph_drive_item_permission_grants g
       JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id AND p.deleted_at IS NULL
-      JOIN msgraph_drive_items i ON i.id = g.item_id AND i.deleted_at IS NULL AND NOT coalesce(i.is_folder, false)
      WHERE g.deleted_at IS NULL
 ), org AS (
-    SELECT DISTINCT p.item_id
-      FROM msgraph_drive_item_permissions p
-      JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL AND NOT coalesce(i.is_folder, false)
-     WHERE p.deleted_at IS NULL AND (p.link_scope = 'organization' OR p.risk_rank IN (2, 3))
+    SELECT DISTINCT p.item_id AS root_id FROM msgraph_drive_item_permissions p WHERE p.deleted_at IS NULL AND p.risk_rank IN (2, 3)
 ), users AS (
     SELECT id, user_type = 'Guest' AS guest, lower(mail) AS mail, lower(user_principal_name) AS upn FROM msgraph_users WHERE deleted_at IS NULL
 ), specific AS (
-    SELECT u.id AS user_id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.principal_id = u.id
-    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.mail
-    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.upn
-    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.mail
-    UNION SELECT u.id, l.item_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.upn
-    UNION SELECT c.member_id, l.item_id FROM posture_member_groups c JOIN live l ON l.principal_type = 'group' AND l.principal_id = c.group_id
+    SELECT u.id AS user_id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.principal_id = u.id
+    UNION SELECT u.id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.entra_user_id = u.id
+    UNION SELECT u.id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.mail
+    UNION SELECT u.id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.email = u.upn
+    UNION SELECT u.id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.mail
+    UNION SELECT u.id, l.root_id FROM users u JOIN live l ON l.principal_type <> 'group' AND l.upn = u.upn
+    UNION SELECT c.member_id, l.root_id FROM posture_member_groups c JOIN live l ON l.principal_type = 'group' AND l.principal_id = c.group_id
+), org_files AS (
+    SELECT coalesce(sum(f.files), 0) AS files FROM org o JOIN root_files f ON f.root_id = o.root_id
 )
 SELECT u.id AS user_id,
-       (count(s.item_id) FILTER (WHERE u.guest OR o.item_id IS NULL)
-        + CASE WHEN u.guest THEN 0 ELSE (SELECT count(*) FROM org) END)::bigint AS reach
+       (coalesce(sum(f.files) FILTER (WHERE u.guest OR o.root_id IS NULL), 0)
+        + CASE WHEN u.guest THEN 0 ELSE (SELECT files FROM org_files) END)::bigint AS reach
   FROM users u
   LEFT JOIN specific s ON s.user_id = u.id
-  LEFT JOIN org o ON o.item_id = s.item_id
+  LEFT JOIN root_files f ON f.root_id = s.root_id
+  LEFT JOIN org o ON o.root_id = s.root_id
  GROUP BY u.id, u.guest;
 CREATE UNIQUE INDEX mv_principal_reach_uq ON mv_principal_reach (user_id);
 CREATE INDEX mv_principal_reach_sort_idx ON mv_principal_reach (reach, user_id);
@@ -302,10 +317,17 @@ CREATE INDEX mv_principal_reach_sort_idx ON mv_principal_reach (reach, user_id);
 --    ("untouched for a year" is relative to the refresh).
 CREATE MATERIALIZED VIEW mv_posture_oversharing AS
 WITH live AS (
+    -- permissions held by live hierarchy roots (v_root_permissions' rows, with the risk rank)
     SELECT p.permission_id, p.item_id, p.drive_id, p.link_scope, p.link_expiration_dt, p.risk_rank
       FROM msgraph_drive_item_permissions p
-      JOIN msgraph_drive_items i ON i.id = p.item_id AND i.deleted_at IS NULL
+      JOIN msgraph_drive_items r ON r.id = p.item_id AND r.deleted_at IS NULL AND r.has_unique_permissions
      WHERE p.deleted_at IS NULL
+), exposed_roots AS (
+    SELECT item_id AS root_id FROM live WHERE risk_rank <= 4 GROUP BY item_id
+), exposed_files AS (
+    SELECT i.id, i.drive_id, i.modified_dt, i.permission_root_id
+      FROM msgraph_drive_items i JOIN exposed_roots e ON e.root_id = i.permission_root_id
+     WHERE i.deleted_at IS NULL AND NOT i.is_folder
 ), sites AS (
     SELECT d.id AS drive_id, coalesce(d.site_id, 'onedrive:' || coalesce(d.owner_id, d.id)) AS site_key,
            coalesce(s.name, 'OneDrive of ' || coalesce(u.display_name, d.owner_id, d.name)) AS site_name, d.site_id
@@ -313,36 +335,37 @@ WITH live AS (
       LEFT JOIN msgraph_sites s ON s.id = d.site_id
       LEFT JOIN msgraph_users u ON u.id = d.owner_id
 )
-SELECT 'anyone_never_expire'::text AS card, ''::text AS key, NULL::text AS label, NULL::text AS site_id, count(*)::bigint AS value
+SELECT 'anyone_never_expire'::text AS card, ''::text AS key, NULL::text AS label, NULL::text AS site_id, count(DISTINCT permission_id)::bigint AS value
   FROM live WHERE link_scope = 'anonymous' AND link_expiration_dt IS NULL
 UNION ALL
-SELECT 'edit_links', '', NULL, NULL, count(*) FROM live WHERE risk_rank IN (0, 2)
+SELECT 'edit_links', '', NULL, NULL, count(DISTINCT permission_id) FROM live WHERE risk_rank IN (0, 2)
 UNION ALL
-SELECT 'stale_exposed', '', NULL, NULL, count(DISTINCT l.item_id)
-  FROM live l JOIN msgraph_drive_items i ON i.id = l.item_id
- WHERE l.risk_rank <= 4 AND NOT coalesce(i.is_folder, false) AND i.modified_dt < now() - interval '365 days'
+SELECT 'stale_exposed', '', NULL, NULL, count(*) FROM exposed_files WHERE modified_dt < now() - interval '365 days'
 UNION ALL
 SELECT * FROM (
     SELECT 'everyone_claim_site', s.site_key, max(s.site_name), max(s.site_id), count(DISTINCT (l.permission_id, l.item_id))
       FROM msgraph_drive_item_permission_grants g
       JOIN live l ON l.permission_id = g.permission_id AND l.item_id = g.item_id
       JOIN sites s ON s.drive_id = l.drive_id
-     WHERE g.deleted_at IS NULL AND posture_is_org_claim(g.login_name, g.principal_display_name)
-     GROUP BY s.site_key ORDER BY count(*) DESC, s.site_key LIMIT 10) claims
+     WHERE g.deleted_at IS NULL AND (g.is_org_wide OR posture_is_org_claim(g.login_name, g.principal_display_name))
+     GROUP BY s.site_key ORDER BY count(DISTINCT (l.permission_id, l.item_id)) DESC, s.site_key LIMIT 10) claims
 UNION ALL
 SELECT * FROM (
-    SELECT 'top_site', s.site_key, max(s.site_name), max(s.site_id), count(DISTINCT l.item_id)
-      FROM live l JOIN sites s ON s.drive_id = l.drive_id
-     WHERE l.risk_rank <= 4
-     GROUP BY s.site_key ORDER BY count(DISTINCT l.item_id) DESC, s.site_key LIMIT 10) top_sites
+    SELECT 'top_site', s.site_key, max(s.site_name), max(s.site_id), count(*)
+      FROM exposed_files f JOIN sites s ON s.drive_id = f.drive_id
+     GROUP BY s.site_key ORDER BY count(*) DESC, s.site_key LIMIT 10) top_sites
 UNION ALL
 SELECT * FROM (
-    SELECT 'top_external', lower(coalesce(g.principal_email, g.principal_user_principal_name, g.principal_id)),
-           max(coalesce(g.principal_display_name, g.principal_email, g.principal_id)), NULL, count(DISTINCT g.item_id)
-      FROM msgraph_drive_item_permission_grants g
-      JOIN live l ON l.permission_id = g.permission_id AND l.item_id = g.item_id
-     WHERE g.deleted_at IS NULL AND g.is_external
-     GROUP BY 2 ORDER BY count(DISTINCT g.item_id) DESC, 2 LIMIT 10) top_external;
+    SELECT 'top_external', x.person, max(x.name), NULL, sum(rf.files)::bigint
+      FROM (SELECT lower(coalesce(g.person_key, g.principal_email, g.principal_user_principal_name, g.principal_id)) AS person,
+                   max(coalesce(g.principal_display_name, g.principal_email, g.principal_id)) AS name, g.item_id AS root_id
+              FROM msgraph_drive_item_permission_grants g
+              JOIN live l ON l.permission_id = g.permission_id AND l.item_id = g.item_id
+             WHERE g.deleted_at IS NULL AND g.is_external
+             GROUP BY 1, g.item_id) x
+      JOIN (SELECT permission_root_id AS root_id, count(*) AS files FROM msgraph_drive_items
+             WHERE deleted_at IS NULL AND NOT is_folder GROUP BY permission_root_id) rf ON rf.root_id = x.root_id
+     GROUP BY x.person ORDER BY sum(rf.files) DESC, x.person LIMIT 10) top_external;
 CREATE UNIQUE INDEX mv_posture_oversharing_uq ON mv_posture_oversharing (card, key);
 
 INSERT INTO mv_dependencies (mv_name, table_name) VALUES

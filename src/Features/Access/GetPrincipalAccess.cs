@@ -10,8 +10,9 @@ namespace Sentinel.Features.Access;
 /// Everything one principal can reach, and how: a user (by id, UPN or e-mail), a guest, a group (by id), or an external
 /// e-mail address that only appears in grants. Ways in: a direct grant, a sharing link granted to them, a group they
 /// are in (transitively, through nested groups), and — for members of the tenant, not guests — organisation links and
-/// org-wide claims ("Everyone except external users"). Counts per site, then the reachable items (keyset paged,
-/// optionally one site's). Same reach rule as mv_principal_reach (db/init/014_posture.sql).
+/// org-wide claims ("Everyone except external users"). Grants sit on roots of permission hierarchies and reach every
+/// item of the hierarchy (010's permission_root_id). Counts per site, then the reachable items (keyset paged, optionally
+/// one site's). Same reach rule as mv_principal_reach (db/init/014_posture.sql).
 /// </summary>
 public static class GetPrincipalAccess
 {
@@ -67,6 +68,11 @@ public static class GetPrincipalAccess
             SELECT g.item_id, g.permission_id, CASE WHEN p.link_scope IS NULL THEN 'direct' ELSE 'link' END, NULL, array_to_string(p.roles, ',')
               FROM msgraph_drive_item_permission_grants g
               JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id AND p.deleted_at IS NULL
+             WHERE g.deleted_at IS NULL AND g.principal_type <> 'group' AND @Kind = 'user' AND g.entra_user_id = @Id
+            UNION
+            SELECT g.item_id, g.permission_id, CASE WHEN p.link_scope IS NULL THEN 'direct' ELSE 'link' END, NULL, array_to_string(p.roles, ',')
+              FROM msgraph_drive_item_permission_grants g
+              JOIN msgraph_drive_item_permissions p ON p.permission_id = g.permission_id AND p.item_id = g.item_id AND p.deleted_at IS NULL
              WHERE g.deleted_at IS NULL AND g.principal_type <> 'group' AND @Mail::text IS NOT NULL AND lower(g.principal_email) IN (@Mail, @Upn)
             UNION
             SELECT g.item_id, g.permission_id, CASE WHEN p.link_scope IS NULL THEN 'direct' ELSE 'link' END, NULL, array_to_string(p.roles, ',')
@@ -85,19 +91,20 @@ public static class GetPrincipalAccess
               FROM msgraph_drive_item_permissions p
              WHERE @Internal AND p.deleted_at IS NULL AND p.risk_rank IN (2, 3)
         ), items AS (
-            SELECT w.item_id, i.drive_id, i.name, i.path, coalesce(i.is_folder, false) AS is_folder,
+            SELECT i.id AS item_id, i.drive_id, i.name, i.path, coalesce(i.is_folder, false) AS is_folder,
                    coalesce(d.site_id, 'onedrive:' || coalesce(d.owner_id, d.id)) AS site_key,
                    coalesce(s.name, 'OneDrive of ' || coalesce(u.display_name, d.owner_id, d.name)) AS site_name, d.site_id,
                    string_agg(DISTINCT w.way, ',') AS ways, string_agg(DISTINCT w.via, ', ') AS via_groups,
                    string_agg(DISTINCT w.roles, ';') AS roles,
                    min(p.risk_rank) AS risk
               FROM ways w
-              JOIN msgraph_drive_items i ON i.id = w.item_id AND i.deleted_at IS NULL
+              -- a permission sits on a hierarchy root and reaches every item of that hierarchy (010's permission_root_id)
+              JOIN msgraph_drive_items i ON i.permission_root_id = w.item_id AND i.deleted_at IS NULL
               JOIN msgraph_drive_item_permissions p ON p.permission_id = w.permission_id AND p.item_id = w.item_id
               LEFT JOIN msgraph_drives d ON d.id = i.drive_id
               LEFT JOIN msgraph_sites s ON s.id = d.site_id
               LEFT JOIN msgraph_users u ON u.id = d.owner_id
-             GROUP BY w.item_id, i.drive_id, i.name, i.path, i.is_folder, d.site_id, d.owner_id, d.id, s.name, u.display_name, d.name
+             GROUP BY i.id, i.drive_id, i.name, i.path, i.is_folder, d.site_id, d.owner_id, d.id, s.name, u.display_name, d.name
         )
         """;
 

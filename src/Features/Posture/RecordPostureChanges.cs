@@ -30,6 +30,7 @@ public static class RecordPostureChanges
     private const string DiffSql = """
         CREATE TEMP TABLE posture_cur ON COMMIT DROP AS SELECT * FROM posture_current_facts;
         ALTER TABLE posture_cur ADD PRIMARY KEY (kind, fact_key);
+        CREATE INDEX ON posture_cur ((state->>'permission_id')) WHERE kind IN ('link', 'grant');
         ANALYZE posture_cur;
         CREATE TEMP TABLE posture_diff ON COMMIT DROP AS
         SELECT coalesce(c.kind, f.kind) AS fact_kind, coalesce(c.fact_key, f.fact_key) AS fact_key,
@@ -64,6 +65,18 @@ public static class RecordPostureChanges
               FROM posture_diff x
              WHERE NOT (x.fact_kind = 'member' AND (x.op = 'changed' OR (split_part(x.fact_key, '|', 1) NOT IN (SELECT group_id FROM granted))))
                AND NOT (x.fact_kind IN ('guest', 'root') AND x.op = 'changed')
+               -- Breaking inheritance copies the parent hierarchy's links and grants onto the new root (same permission ids),
+               -- and restoring it drops the copies: the inheritance row says so, the copies are not new or lost sharing.
+               AND NOT (x.fact_kind IN ('link', 'grant') AND x.op = 'added'
+                        AND EXISTS (SELECT 1 FROM posture_diff r WHERE r.fact_kind = 'root' AND r.op = 'added' AND r.fact_key = x.item_id)
+                        AND EXISTS (SELECT 1 FROM posture_facts f WHERE f.kind = x.fact_kind AND f.item_id <> x.item_id
+                                       AND f.state->>'permission_id' = x.after->>'permission_id'
+                                       AND f.principal_id IS NOT DISTINCT FROM x.principal_id AND f.principal_type IS NOT DISTINCT FROM x.principal_type))
+               AND NOT (x.fact_kind IN ('link', 'grant') AND x.op = 'removed'
+                        AND EXISTS (SELECT 1 FROM posture_diff r WHERE r.fact_kind = 'root' AND r.op = 'removed' AND r.fact_key = x.item_id)
+                        AND EXISTS (SELECT 1 FROM posture_cur c WHERE c.kind = x.fact_kind AND c.item_id <> x.item_id
+                                       AND c.state->>'permission_id' = x.before->>'permission_id'
+                                       AND c.principal_id IS NOT DISTINCT FROM x.principal_id AND c.principal_type IS NOT DISTINCT FROM x.principal_type))
                -- A deleted item stops being a root without anyone restoring inheritance: its links and reach say what was lost.
                AND NOT (x.fact_kind = 'root' AND x.op = 'removed'
                         AND NOT EXISTS (SELECT 1 FROM msgraph_drive_items i WHERE i.id = x.item_id AND i.deleted_at IS NULL))

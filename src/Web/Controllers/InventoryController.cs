@@ -70,7 +70,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     public async Task<IActionResult> Items(InventoryFilter f, string? format, CancellationToken ct)
     {
         var query = new ListItems.Query(f.Q, f.DriveId, f.SiteId, f.Kind, f.DeletedFilter, f.Unique, f.LinkScope,
-            f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
+            f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false), StaleExposed: f.Stale);
         if (format == "csv")
             return await Csv("items", (c, l) => query with { Cursor = c, Limit = l }, ["id", "drive_id", "name", "path", "is_folder", "size", "modified_dt", "site_name", "drive_name", "deleted_at"],
                 r => [r.Id, r.DriveId, r.Name, r.Path, r.IsFolder, r.Size, r.ModifiedDt, r.SiteName, r.DriveName, r.DeletedAt], ct);
@@ -92,7 +92,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
 
     internal static ListPermissions.Query ToPermissionsQuery(InventoryFilter f) =>
         new(f.Q, f.LinkScope, f.LinkType, f.External, f.NeverExpires, f.Exposed, f.Unique, f.DriveId, f.SiteId, null, f.DeletedFilter,
-            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageLimit(false), Risk: string.IsNullOrEmpty(f.Risk) ? null : f.Risk, Stale: f.Stale, ClaimOnly: f.Claim);
+            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageLimit(false), Risk: string.IsNullOrEmpty(f.Risk) ? null : f.Risk, ClaimOnly: f.Claim);
 
     [HttpGet("items/{driveId}/{itemId}")]
     public async Task<IActionResult> Item(string driveId, string itemId, CancellationToken ct) =>

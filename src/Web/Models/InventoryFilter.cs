@@ -81,7 +81,7 @@ public sealed class InventoryFilter
             ("link_type", LinkType, "link type: " + LinkType), ("external", External ? "true" : null, "external"),
             ("never_expires", NeverExpires ? "true" : null, "never expires"), ("exposed", Exposed ? "true" : null, "exposed (anyone, organisation or external)"),
             ("unique", Unique ? "true" : null, "unique permissions"), ("risk", Risk, "risk: " + Risk?.Replace(",", ", ")),
-            ("stale", Stale ? "true" : null, "exposed, untouched for a year"), ("claim", Claim ? "true" : null, "granted to an org-wide claim"), ("kind", Kind, "kind: " + Kind), ("user_type", UserType, "type: " + UserType),
+            ("stale", Stale ? "true" : null, "exposed files untouched for a year"), ("claim", Claim ? "true" : null, "granted to an org-wide claim"), ("kind", Kind, "kind: " + Kind), ("user_type", UserType, "type: " + UserType),
             ("drive_type", DriveType, "drive type: " + DriveType),
         };
         foreach (var (key, value, label) in labels)

@@ -13,36 +13,50 @@ public static class ExpectedPosture
         out HashSet<string> liveItems)
     {
         var facts = new Dictionary<string, string>();
-        liveItems = truth.GetProperty("items").EnumerateArray().Where(i => !i.GetProperty("deleted").GetBoolean() && i.GetProperty("parentId").ValueKind != JsonValueKind.Null)
-            .Select(i => i.GetProperty("id").GetString()!).ToHashSet();
-        var reach = new Dictionary<(string Item, string Audience), bool>();
+        var items = truth.GetProperty("items").EnumerateArray().Where(i => !i.GetProperty("deleted").GetBoolean()).ToList();
+        liveItems = items.Where(i => i.GetProperty("parentId").ValueKind != JsonValueKind.Null).Select(i => i.GetProperty("id").GetString()!).ToHashSet();
+        foreach (var i in items)
+            if (i.GetProperty("parentId").ValueKind != JsonValueKind.Null && i.GetProperty("hasUniquePermissions").GetBoolean())
+                facts["root|" + i.GetProperty("id").GetString()] = "";
+        // Live permissions are exactly those held by live roots (the truth marks every other one deleted).
+        var rankByRoot = new Dictionary<string, List<(int Rank, bool Write)>>();
         var groupGrants = new HashSet<string>();
         foreach (var p in truth.GetProperty("permissions").EnumerateArray())
         {
+            if (p.GetProperty("deleted").GetBoolean()) continue;
             var item = p.GetProperty("itemId").GetString()!;
             var id = p.GetProperty("id").GetString()!;
-            if (liveItems.Contains(item)) facts["root|" + item] = "";
-            if (p.GetProperty("deleted").GetBoolean()) continue;
             var scope = Str(p, "linkScope");
             var roles = p.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).OrderBy(r => r, StringComparer.Ordinal).ToList();
-            var edit = roles.Contains("write") || roles.Contains("owner") || Str(p, "linkType") == "edit";
-            if (scope is not null) facts[$"link|{item}|{id}"] = $"{scope}|{Str(p, "linkType")}|{string.Join(",", roles)}|{Str(p, "expirationDateTime")}";
-            var anyExternal = false;
+            var write = roles.Contains("write") || roles.Contains("owner");
+            var edit = write || Str(p, "linkType") == "edit";
+            if (scope is not null)
+                facts[$"link|{item}|{id}"] = $"{scope}|{Str(p, "linkType")}|{string.Join(",", roles)}|{Str(p, "expirationDateTime")}";
+            var grantRisk = 5;
             foreach (var g in p.GetProperty("grants").EnumerateArray())
             {
                 var type = g.GetProperty("principalType").GetString()!;
                 var principal = g.GetProperty("principalId").GetString()!;
+                var orgWide = g.TryGetProperty("isOrgWide", out var ow) && ow.GetBoolean();
                 facts[$"grant|{item}|{id}|{type}|{principal}"] = $"{string.Join(",", roles)}|{scope ?? "direct"}";
-                anyExternal |= g.GetProperty("isExternal").GetBoolean();
+                grantRisk = Math.Min(grantRisk, orgWide ? 3 : g.GetProperty("isExternal").GetBoolean() ? 4 : 5);
                 if (type == "group") groupGrants.Add(principal);
             }
-            var audience = scope switch { "anonymous" => "anyone", "organization" => "organization", _ => anyExternal ? "external" : null };
-            if (audience is null) continue;
-            var editsHere = audience == "external" ? roles.Contains("write") || roles.Contains("owner") : edit;
-            reach[(item, audience)] = reach.TryGetValue((item, audience), out var e) ? e || editsHere : editsHere;
+            // The same order as msgraph_drive_item_permissions.risk_rank (db/init/014_posture.sql), written out independently.
+            var rank = scope == "anonymous" ? (edit ? 0 : 1)
+                : (scope == "organization" || grantRisk == 3) && edit ? 2
+                : scope == "organization" ? 3 : grantRisk;
+            (rankByRoot.TryGetValue(item, out var list) ? list : rankByRoot[item] = []).Add((rank, write));
         }
-        foreach (var ((item, audience), edit) in reach)
-            if (liveItems.Contains(item)) facts[$"reach|{item}|{audience}"] = edit ? "edit" : "view";
+        // Reach: every live file, through its hierarchy root's permissions.
+        foreach (var i in items)
+        {
+            if (i.GetProperty("isFolder").GetBoolean()) continue;
+            if (!rankByRoot.TryGetValue(i.GetProperty("permissionRootId").GetString()!, out var perms)) continue;
+            var id = i.GetProperty("id").GetString()!;
+            foreach (var group in perms.Where(x => x.Rank <= 4).GroupBy(x => x.Rank <= 1 ? "anyone" : x.Rank <= 3 ? "organization" : "external"))
+                facts[$"reach|{id}|{group.Key}"] = group.Any(x => x.Rank is 0 or 2 || (x.Rank == 4 && x.Write)) ? "edit" : "view";
+        }
         foreach (var u in truth.GetProperty("users").EnumerateArray())
             if (!u.GetProperty("deleted").GetBoolean() && u.GetProperty("userType").GetString() == "Guest")
                 facts["guest|" + u.GetProperty("id").GetString()] = "";
@@ -67,6 +81,13 @@ public static class ExpectedPosture
         return facts;
     }
 
+    /// <summary>"perm|type|id" of a link/grant fact key without its item: copies made by breaking inheritance share it.</summary>
+    private static string? Sharing(string key)
+    {
+        var parts = key.Split('|');
+        return parts[0] switch { "link" => "link|" + parts[2], "grant" => "grant|" + string.Join("|", parts[2..]), _ => null };
+    }
+
     /// <summary>The changes between two pictures, as "change_kind|fact key" strings (the feed's vocabulary).</summary>
     public static List<string> Changes(JsonElement before, JsonElement after)
     {
@@ -86,6 +107,16 @@ public static class ExpectedPosture
                 if (op == "changed" || !(granted1.Contains(group) || directGranted0.Contains(group))) continue;
             }
             if (kind is "guest" or "root" && op == "changed") continue;
+            // Copies of the parent's links and grants made when inheritance breaks (or dropped when it is restored).
+            if (kind is "link" or "grant")
+            {
+                var item = rest[..rest.IndexOf('|')];
+                var sharing = Sharing(key)!;
+                if (op == "added" && !f0.ContainsKey("root|" + item) && f1.ContainsKey("root|" + item)
+                    && f0.Keys.Any(k => Sharing(k) == sharing && !k.StartsWith(kind + "|" + item + "|", StringComparison.Ordinal))) continue;
+                if (op == "removed" && f0.ContainsKey("root|" + item) && !f1.ContainsKey("root|" + item)
+                    && f1.Keys.Any(k => Sharing(k) == sharing && !k.StartsWith(kind + "|" + item + "|", StringComparison.Ordinal))) continue;
+            }
             if (kind == "root" && op == "removed" && !live1.Contains(rest)) continue;
             var name = (kind, op) switch
             {

@@ -17,10 +17,10 @@ public sealed class RiskFirstTests : IClassFixture<SliceFixture>, IAsyncLifetime
         // Permission ids are deliberately NOT in risk order, so the primary-key order would differ.
         await _fx.ExecuteAsync("""
             INSERT INTO msgraph_drives (id, name, drive_type) VALUES ('d1', 'Docs', 'documentLibrary');
-            INSERT INTO msgraph_drive_items (id, drive_id, name, path, is_folder, raw, deleted_at) VALUES
-              ('i1', 'd1', 'a.docx', '/a.docx', false, '{"name":"a.docx","file":{}}', NULL),
-              ('i2', 'd1', 'gone.docx', '/gone.docx', false, '{"name":"gone.docx","file":{}}', now()),
-              ('i3', 'd1', NULL, NULL, false, '{"id":"i3","deleted":{"state":"deleted"}}', now());
+            INSERT INTO msgraph_drive_items (id, drive_id, name, path, is_folder, raw, deleted_at, has_unique_permissions, permission_root_id) VALUES
+              ('i1', 'd1', 'a.docx', '/a.docx', false, '{"name":"a.docx","file":{}}', NULL, true, 'i1'),
+              ('i2', 'd1', 'gone.docx', '/gone.docx', false, '{"name":"gone.docx","file":{}}', now(), false, NULL),
+              ('i3', 'd1', NULL, NULL, false, '{"id":"i3","deleted":{"state":"deleted"}}', now(), false, NULL);
             INSERT INTO msgraph_drive_item_permissions (permission_id, drive_id, item_id, roles, link_type, link_scope) VALUES
               ('p-a', 'd1', 'i1', '{read}', NULL, NULL),                   -- internal                  5
               ('p-b', 'd1', 'i1', '{read}', NULL, NULL),                   -- external guest            4
