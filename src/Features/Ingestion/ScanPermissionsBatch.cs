@@ -181,64 +181,12 @@ public static class ScanPermissionsBatch
 
     internal sealed record FileRef(string Id, string DriveId, string Kind);
 
-    /// <summary>One grant row (SIM_CONTRACT.md grant rule).</summary>
-    internal sealed record Grant(string PrincipalType, string PrincipalId, string? DisplayName, string? Email, string? Upn, string? LoginName,
-        bool IsExternal, string Raw);
-
-    private static readonly string[] PrincipalFacets = ["user", "group", "application", "siteUser", "siteGroup"];
-
-    /// <summary>
-    /// For each identity set in grantedToV2 and each entry of grantedToIdentitiesV2 (deduplicated by type+id): the first facet
-    /// present among user, group, application, siteUser, siteGroup. An invitation without grantee → ("invitation", email).
-    /// External = any facet's loginName contains #ext# or urn:spo:guest, or an invitation.
-    /// </summary>
-    internal static List<Grant> GrantsOf(JsonElement permission)
-    {
-        var sets = new List<JsonElement>();
-        if (permission.TryGetProperty("grantedToV2", out var g) && g.ValueKind == JsonValueKind.Object) sets.Add(g);
-        if (permission.TryGetProperty("grantedToIdentitiesV2", out var gs) && gs.ValueKind == JsonValueKind.Array)
-            sets.AddRange(gs.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object));
-        var grants = new List<Grant>();
-        var seen = new HashSet<(string, string)>();
-        foreach (var set in sets)
-        {
-            foreach (var facetName in PrincipalFacets)
-            {
-                if (!set.TryGetProperty(facetName, out var facet) || facet.ValueKind != JsonValueKind.Object) continue;
-                if (!facet.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
-                if (seen.Add((facetName, id)))
-                {
-                    string? loginName = Str(facet, "loginName"), email = Str(facet, "email");
-                    var external = false;
-                    foreach (var f in set.EnumerateObject())
-                    {
-                        if (f.Value.ValueKind != JsonValueKind.Object) continue;
-                        var login = Str(f.Value, "loginName");
-                        if (login is not null && (login.Contains("#ext#", StringComparison.OrdinalIgnoreCase) || login.Contains("urn:spo:guest", StringComparison.OrdinalIgnoreCase)))
-                            external = true;
-                        loginName ??= login;
-                        email ??= Str(f.Value, "email");
-                    }
-                    grants.Add(new Grant(facetName, id, Str(facet, "displayName"), email, Str(facet, "userPrincipalName"), loginName, external, set.GetRawText()));
-                }
-                break;
-            }
-        }
-        if (grants.Count == 0 && permission.TryGetProperty("invitation", out var inv) && inv.ValueKind == JsonValueKind.Object &&
-            Str(inv, "email") is { Length: > 0 } invited)
-            grants.Add(new Grant("invitation", invited, null, invited, null, null, true, inv.GetRawText()));
-        return grants;
-    }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
     /// <summary>The fetched permissions of one chunk (bounded: permission_batch_size items).</summary>
     private sealed class ChunkResult
     {
         public List<FileRef> Items { get; init; } = [];
         public List<StageRow> Permissions { get; } = [];
-        public List<(string ItemId, string DriveId, string PermissionId, Grant Grant)> Grants { get; } = [];
+        public List<(string ItemId, string DriveId, string PermissionId, PermissionGrant Grant)> Grants { get; } = [];
         /// <summary>Fetched (200): the item's effective permission set, as (permission id, sorted roles).</summary>
         public Dictionary<string, HashSet<(string Id, string Roles)>> Fetched { get; } = new(StringComparer.Ordinal);
         public List<string> NotFound { get; } = [];
@@ -416,7 +364,7 @@ public static class ScanPermissionsBatch
                 if (response.Status == HttpStatusCode.NotFound) { result.NotFound.Add(file.Id); continue; }
                 if (!response.IsSuccess) { result.Failed.Add(file.Id); continue; }
                 var rows = new List<StageRow>();
-                var grantRows = new List<(string, string, string, Grant)>();
+                var grantRows = new List<(string, string, string, PermissionGrant)>();
                 var set = new HashSet<(string, string)>();
                 var page = response;
                 var complete = true;
@@ -429,7 +377,7 @@ public static class ScanPermissionsBatch
                             if (!p.TryGetProperty("id", out var pid) || pid.GetString() is not { Length: > 0 } permissionId) continue;
                             rows.Add(new StageRow(permissionId, false, p.GetRawText(), file.Id, file.DriveId));
                             set.Add((permissionId, RolesOf(p)));
-                            foreach (var grant in GrantsOf(p)) grantRows.Add((file.Id, file.DriveId, permissionId, grant));
+                            foreach (var grant in PermissionGrant.Of(p)) grantRows.Add((file.Id, file.DriveId, permissionId, grant));
                         }
                     if (!doc.RootElement.TryGetProperty("@odata.nextLink", out var next) || next.GetString() is not { } nextUrl) break;
                     try

@@ -7,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Execution;
 using Sentinel.GraphSimulator;
 using Sentinel.Tests.Infrastructure;
 
