@@ -49,7 +49,7 @@ public static class GetDashboard
         PermissionCoverage? Coverage = null);
 
     internal static readonly string[] Views =
-        ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary", "mv_latest_job_runs"];
+        ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary"];
 
     private const string Sql = """
         SELECT metric, value FROM mv_dashboard_posture;
@@ -64,8 +64,11 @@ public static class GetDashboard
          ORDER BY sum(exposed_permissions) DESC, site_id LIMIT @TopN;
         SELECT link_scope, sum(permission_count)::bigint AS permission_count FROM mv_msgraph_sharing_posture_summary
          GROUP BY link_scope ORDER BY sum(permission_count) DESC;
-        SELECT l.job_id, l.job_type, j.name, l.run_id, l.status, l.started_at, l.finished_at, l.error
-          FROM mv_latest_job_runs l LEFT JOIN jobs j ON j.job_id = l.job_id ORDER BY l.job_type, j.name, l.job_id;
+        -- Job badges come from job_runs itself, not mv_latest_job_runs: a view refreshed after the run started would say "running" after it ended.
+        SELECT j.job_id, j.job_type, j.name, l.run_id, l.status, l.started_at, l.finished_at, l.error
+          FROM jobs j CROSS JOIN LATERAL (SELECT r.run_id, r.status, r.started_at, r.finished_at, r.error FROM job_runs r
+                                           WHERE r.job_id = j.job_id ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) l
+         ORDER BY j.job_type, j.name, j.job_id;
         SELECT d::date AS day,
                count(r.run_id) FILTER (WHERE r.status = 'success') AS success,
                count(r.run_id) FILTER (WHERE r.status = 'failed') AS failed,
