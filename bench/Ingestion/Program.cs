@@ -53,6 +53,15 @@ await Send(new ApplyMigrations.Command(Path.Combine(FindRoot(), "db", "init")));
 using var sim = TrustedHttp.CreateClient(ca);
 sim.BaseAddress = new Uri(simBase + "/");
 
+if (Environment.GetEnvironmentVariable("BENCH_MODE") == "posture")
+    return await Sentinel.Bench.Ingestion.PostureBench.RunAsync(provider, sim,
+        provider.GetRequiredService<GraphHttp>(), provider.GetRequiredService<GraphRetryOptions>(), connectionString,
+        new GraphIngestOptions
+        {
+            DriveConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_DRIVE_CONCURRENCY") ?? "8"),
+            PermissionConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_PERMISSION_CONCURRENCY") ?? "16"),
+        });
+
 var rows = new List<string>();
 var peak = 0L;
 using var sampler = new Timer(_ => { var ws = Environment.WorkingSet; if (ws > peak) Interlocked.Exchange(ref peak, ws); }, null, 0, 100);

@@ -37,7 +37,7 @@ public static class GraphIngestConfig
     ];
 
     internal static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive"];
+        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
 
     private static readonly GraphIngestConfigValidator Validator = new();
 
@@ -64,6 +64,7 @@ public static class GraphIngestConfig
             IncludeSites = Strings("include_sites"),
             ExcludeSites = Strings("exclude_sites"),
             IncludeOneDrive = config["include_onedrive"] is JsonValue b ? b.GetValue<bool>() : d.IncludeOneDrive,
+            PermissionVerifyPercentPerDay = config["permission_verify_per_day"] is JsonValue pv ? pv.GetValue<double>() : d.PermissionVerifyPercentPerDay,
         };
     }
 }
@@ -82,6 +83,8 @@ public sealed record GraphIngestOptions
     public int PermissionMaxFiles { get; init; } = 0;
     /// <summary>Files scanned longer ago than this are rescanned (stalest first) after new and changed ones.</summary>
     public int PermissionRescanAfterHours { get; init; } = 24;
+    /// <summary>Rolling verification: percent of inheriting files checked against their hierarchy root per day (spare budget).</summary>
+    public double PermissionVerifyPercentPerDay { get; init; } = 1;
     /// <summary>The permission scan stops starting new batches once the run is this old.</summary>
     public int TimeBudgetSeconds { get; init; } = 3600;
     public string[] IncludeSites { get; init; } = [];

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FluentValidation;
 using Sentinel.Features.Jobs;
@@ -31,6 +32,10 @@ internal sealed class GraphIngestConfigValidator : JobConfigValidator
         foreach (var key in new[] { "include_sites", "exclude_sites" })
             Key(key).Must(n => n is null || n is JsonArray a && a.All(IsSiteUrl))
                 .WithMessage($"{key} must be an array of absolute site URLs (prefixes), e.g. [\"https://contoso.sharepoint.com/sites/finance\"]");
+
+        Key("permission_verify_per_day")
+            .Must(n => n is null || n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var pct) && pct is >= 0 and <= 100)
+            .WithMessage("permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
 
         Key("include_onedrive").Must(n => n is null || IsBool(n)).WithMessage("include_onedrive must be true or false");
     }

@@ -60,6 +60,8 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 estimated_ru = ingest.Graph.ResourceUnits - ruBefore,
             }, ct);
         }
+        // The posture change feed compares the picture after this run with the previous one (its own slice).
+        summary["posture_changes"] = await mediator.Send(new Posture.RecordPostureChanges.Command(run.RunId), ct);
         ingest.Phase = "done";
         await ingest.ReportAsync(ct, force: true);
         foreach (var (k, v) in ingest.Graph.ToProgress()) summary[k] = v;
