@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Sentinel.GraphSimulator;
 
-/// <summary>Streams the tenant as it is now (GET /_sim/state). See SIM_CONTRACT.md for the shape and comparison rule.</summary>
+/// <summary>Streams the tenant as it is now (GET /_sim/state). Shape and comparison rule: docs/simulator.md, "Contract".</summary>
 internal static class GroundTruth
 {
     /// <summary>Caller holds the mutation gate (no writer can run), so reading without the read lock is safe across awaits.</summary>

@@ -15,6 +15,8 @@ namespace Sentinel.E2E.Tests;
 /// browser as the demo admin, check the posture numbers against the database, stop with Ctrl-C and check
 /// that nothing is left running.
 /// </summary>
+/// <remarks>Slow (real processes or a browser): skipped locally by <c>./test.sh --filter "Category!=Slow"</c>; CI runs everything.</remarks>
+[Trait("Category", "Slow")]
 public sealed class NewcomerTests : IDisposable
 {
     private const string Chromium = "/usr/bin/chromium";

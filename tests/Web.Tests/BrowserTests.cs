@@ -8,6 +8,8 @@ namespace Sentinel.Web.Tests;
 /// Admin page, dashboard numbers against SQL, schedule creation with preview, live verification after a simulator
 /// mutation, role limits; every page screenshotted and checked for console errors.
 /// </summary>
+/// <remarks>Slow (real processes or a browser): skipped locally by <c>./test.sh --filter "Category!=Slow"</c>; CI runs everything.</remarks>
+[Trait("Category", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class BrowserTests(BrowserFixture fx)
 {

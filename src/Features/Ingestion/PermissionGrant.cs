@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// One grant row (SIM_CONTRACT.md grant rule): the rule that flattens a Graph permission into one row per principal.
+/// One grant row (grant rule: docs/simulator.md, "Contract"): the rule that flattens a Graph permission into one row per principal.
 /// Ingestion (ScanPermissionsBatch) stores it and the live view (GetLiveDriveItemPermissions) shows it, so both
 /// compare one-to-one.
 /// </summary>

@@ -6,7 +6,7 @@ using Dapper;
 namespace Sentinel.Tests.Ingestion;
 
 /// <summary>
-/// The one comparison of the database with the simulator's ground truth (SIM_CONTRACT.md): every live object of the
+/// The one comparison of the database with the simulator's ground truth (docs/simulator.md, "Contract"): every live object of the
 /// truth is in the DB with deleted_at IS NULL and equal columns, and every DB row that is not live in the truth has
 /// deleted_at set. Implemented as "the live sets are equal, key by key, value by value".
 /// </summary>

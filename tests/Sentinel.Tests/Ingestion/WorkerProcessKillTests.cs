@@ -7,6 +7,8 @@ namespace Sentinel.Tests.Ingestion;
 /// phase and again in the middle of the permission scan; a third process run completes and the database matches the
 /// ground truth — no duplicates (primary keys), nothing lost.
 /// </summary>
+/// <remarks>Slow (real processes or a browser): skipped locally by <c>./test.sh --filter "Category!=Slow"</c>; CI runs everything.</remarks>
+[Trait("Category", "Slow")]
 public sealed class WorkerProcessKillTests(SimulatorFixture fixture) : IClassFixture<SimulatorFixture>
 {
     private const string Config = """{"drive_concurrency": 1, "permission_batch_size": 20, "permission_concurrency": 1}""";
