@@ -22,7 +22,9 @@ public interface IJobExecutor
 public sealed record JobRunContext(Guid RunId, Guid JobId, JsonObject Config, Actor Actor, IRunProgress Progress);
 
 /// <summary>What a finished job reports; stored in job_runs.progress and the completion audit event.</summary>
-public sealed record JobOutcome(IReadOnlyDictionary<string, object?> Summary);
+/// <param name="Partial">Set when some targets could not be done (the others were): the run ends <c>partial</c> with this
+/// short, secret-free reason as its error.</param>
+public sealed record JobOutcome(IReadOnlyDictionary<string, object?> Summary, string? Partial = null);
 
 /// <summary>Live progress of a run: merged into job_runs.progress, heartbeat_at bumped. Cheap enough to call per page.</summary>
 public interface IRunProgress
