@@ -25,3 +25,9 @@ SELECT track_table_updates('ingest_target_failures');
 -- How many drive listings in a row missed a drive whose site/user was listed: it is soft-deleted only after
 -- drive_missing_runs of them (or when its site/owner is confirmed deleted).
 ALTER TABLE msgraph_drives ADD COLUMN missing_runs integer NOT NULL DEFAULT 0;
+
+-- Personal (OneDrive) sites that getAllSites lists: their drives are ingested as OneDrives, through their owner,
+-- never as a site's libraries. Subsites (listed by /sites/{id}/sites, not by getAllSites) name their parent site.
+ALTER TABLE msgraph_sites ADD COLUMN is_personal boolean NOT NULL DEFAULT false;
+ALTER TABLE msgraph_sites ADD COLUMN parent_site_id text;
+CREATE INDEX msgraph_sites_parent_idx ON msgraph_sites (parent_site_id) WHERE parent_site_id IS NOT NULL;

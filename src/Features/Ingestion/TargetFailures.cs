@@ -79,4 +79,10 @@ public sealed class TargetFailures
 
     /// <summary>Reason code of a request that failed after every retry (5xx, timeouts, throttling that never ended).</summary>
     public static string ReasonOf(JobFailedException e) => e.Code;
+
+    /// <summary>
+    /// Whether a failure concerns only the target being worked on (record it, go on with the others) or the whole run
+    /// (no credentials, no token: nothing can be done — the run fails).
+    /// </summary>
+    public static bool IsTargetFailure(JobFailedException e) => e.Code is not ("graph_not_configured" or "graph_auth_failed" or "invalid_config");
 }
