@@ -129,9 +129,10 @@ public static class IngestDriveItemsDelta
         """;
 
     private const string PathSql = """
-        -- 4. Descendants of items whose path changed, walked in the table after the merge (page items included: one
-        --    whose path came from a stale ancestor — renamed in this same page — is corrected here): one recursive walk
-        --    down the parent_id index per changed item — a folder rename or move rewrites its whole subtree here.
+        -- 4. Descendants of items whose path changed, walked in the table after the merge, page items included: one whose
+        --    path came from an ancestor renamed in this same page is reached again from that ancestor, deeper, and the
+        --    deepest walk wins. One recursive walk down the parent_id index per changed item not below another one —
+        --    a folder rename or move rewrites its whole subtree here.
         WITH RECURSIVE tree AS (
             -- (a moved item below a moved item of the page is reached by its ancestor's walk)
             SELECT s.id, s.path, 0 AS depth FROM stage_items s

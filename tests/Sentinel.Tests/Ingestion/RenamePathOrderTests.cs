@@ -42,5 +42,19 @@ public sealed class RenamePathOrderTests(SimulatorFixture fixture) : IClassFixtu
                 Assert.NotEqual(before[id], await fixture.ScalarAsync<string>("SELECT path FROM msgraph_drive_items WHERE id = @id", new { id }));
             await GroundTruth.AssertMatchesAsync(fixture, "items");
         }
+
+        // Random renames and moves (items moved below folders renamed in the same round), children first on one page.
+        Assert.NotEmpty(await fixture.Sim.MutateAsync(80, seed, ["renameItem", "moveItem", "createFolder", "createFile"]));
+        await fixture.SetFaultsAsync(new { driveDeltaChildrenFirst = true, drivePageSize = 1000 });
+        try
+        {
+            fixture.Clock.Advance(TimeSpan.FromMinutes(10));
+            await fixture.SendAsync(new IngestDriveItemsDelta.Command(options));
+        }
+        finally
+        {
+            await fixture.SetFaultsAsync(new { });
+        }
+        await GroundTruth.AssertMatchesAsync(fixture, "items");
     }
 }
