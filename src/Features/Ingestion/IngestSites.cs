@@ -27,6 +27,9 @@ public static class IngestSites
 
     public const string InitialUrl = "sites/getAllSites";
 
+    /// <summary>$batch requests in flight while listing one level of subsites.</summary>
+    private const int SubsiteConcurrency = 8;
+
     /// <summary>The target id under which a failed getAllSites listing is recorded.</summary>
     public const string AllSitesTarget = "getAllSites";
 
@@ -113,44 +116,48 @@ public static class IngestSites
             var frontier = topLevel.Where(s => !s.Personal).Select(s => s.Id).ToList();
             for (var depth = 0; frontier.Count > 0 && depth < 20; depth++)
             {
+                // Each level's batches go out together (SubsiteConcurrency in flight); the rows are staged after.
+                var results = new System.Collections.Concurrent.ConcurrentBag<(string Parent, bool Ok, string? Reason, string? Message, List<StageRow> Children)>();
+                await Parallel.ForEachAsync(frontier.Chunk(GraphBatch.MaxPerBatch),
+                    new ParallelOptions { MaxDegreeOfParallelism = SubsiteConcurrency, CancellationToken = ct }, async (chunk, token) =>
+                    {
+                        GraphResponse[] responses;
+                        try
+                        {
+                            responses = await GraphBatch.GetManyAsync(graph, retry, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, token);
+                        }
+                        catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                        {
+                            foreach (var id in chunk) results.Add((id, false, TargetFailures.ReasonOf(e), e.Message, []));
+                            return;
+                        }
+                        for (var i = 0; i < chunk.Length; i++)
+                        {
+                            var children = new List<StageRow>();
+                            var (ok, reason, message) = await ListSubsitesAsync(chunk[i], responses[i], children, run, token);
+                            results.Add((chunk[i], ok, reason, message, children));
+                        }
+                    });
                 var found = new List<string>();
-                foreach (var chunk in frontier.Chunk(GraphBatch.MaxPerBatch))
+                var rows = new List<StageRow>();
+                foreach (var (parent, ok, reason, message, children) in results.OrderBy(r => r.Parent, StringComparer.Ordinal))
                 {
-                    ct.ThrowIfCancellationRequested();
-                    var rows = new List<StageRow>();
-                    GraphResponse[] responses;
-                    try
+                    if (!ok)
                     {
-                        responses = await GraphBatch.GetManyAsync(graph, retry, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, ct);
-                    }
-                    catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
-                    {
-                        foreach (var id in chunk) run.Failures.Failed(TargetFailures.Site, id, TargetFailures.ReasonOf(e), e.Message);
-                        failedParents.AddRange(chunk);
+                        run.Failures.Failed(TargetFailures.Site, parent, reason!, message);
+                        failedParents.Add(parent);
                         continue;
                     }
-                    for (var i = 0; i < chunk.Length; i++)
+                    run.Failures.Succeeded(TargetFailures.Site, parent);
+                    foreach (var child in children.Where(c => seen.Add(c.Id)))
                     {
-                        var parent = chunk[i];
-                        var children = new List<StageRow>();
-                        var (ok, reason, message) = await ListSubsitesAsync(parent, responses[i], children, run, ct);
-                        if (!ok)
-                        {
-                            run.Failures.Failed(TargetFailures.Site, parent, reason!, message);
-                            failedParents.Add(parent);
-                            continue;
-                        }
-                        run.Failures.Succeeded(TargetFailures.Site, parent);
-                        foreach (var child in children.Where(c => seen.Add(c.Id)))
-                        {
-                            rows.Add(child);
-                            found.Add(child.Id);
-                        }
+                        rows.Add(child);
+                        found.Add(child.Id);
                     }
-                    await Staging.CopyAsync(connection, "stage_sites", rows, ct, create: false);
-                    subsites += rows.Count;
-                    run.Add("subsites", rows.Count);
                 }
+                await Staging.CopyAsync(connection, "stage_sites", rows, ct, create: false);
+                subsites += rows.Count;
+                run.Add("subsites", rows.Count);
                 frontier = found;
             }
 
