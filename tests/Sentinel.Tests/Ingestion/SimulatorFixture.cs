@@ -95,6 +95,15 @@ public class SimulatorFixture : SliceFixture
         r.EnsureSuccessStatusCode();
     }
 
+    /// <summary>POST /_sim/mutate with kinds (and a target item); returns the applied mutations.</summary>
+    public async Task<JsonElement> MutateAsync(int count, int seed, string[] kinds, string? target = null)
+    {
+        using var r = await _admin!.PostAsJsonAsync("_sim/mutate", new { count, seed, kinds, target });
+        r.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("mutations").Clone();
+    }
+
     public async Task SetFaultsAsync(object faults)
     {
         using var r = await _admin!.PostAsync("_sim/faults", JsonContent.Create(faults));
