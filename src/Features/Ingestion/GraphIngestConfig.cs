@@ -35,7 +35,7 @@ public static class GraphIngestConfig
     ];
 
     private static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive"];
+        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
 
     /// <summary>Field-level problems (field names as in the JSON, prefixed "config.").</summary>
     public static IEnumerable<(string Field, string Message)> Validate(JsonObject config)
@@ -50,6 +50,11 @@ public static class GraphIngestConfig
             if (!TryInt(node, out var value) || value < min || value > max)
                 yield return ($"config.{key}", $"{key} must be a whole number between {min} and {max}");
         }
+
+        if (config.TryGetPropertyValue("permission_verify_per_day", out var verify) && verify is not null &&
+            (verify is not JsonValue vv || vv.GetValueKind() != JsonValueKind.Number || !vv.TryGetValue<double>(out var pct) || pct is < 0 or > 100))
+            yield return ("config.permission_verify_per_day",
+                "permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
 
         if (config.TryGetPropertyValue("phases", out var phases) && phases is not null)
         {
@@ -97,6 +102,7 @@ public static class GraphIngestConfig
             IncludeSites = Strings("include_sites"),
             ExcludeSites = Strings("exclude_sites"),
             IncludeOneDrive = config["include_onedrive"] is JsonValue b ? b.GetValue<bool>() : d.IncludeOneDrive,
+            PermissionVerifyPercentPerDay = config["permission_verify_per_day"] is JsonValue pv ? pv.GetValue<double>() : d.PermissionVerifyPercentPerDay,
         };
     }
 
@@ -126,6 +132,8 @@ public sealed record GraphIngestOptions
     public int PermissionMaxFiles { get; init; } = 0;
     /// <summary>Files scanned longer ago than this are rescanned (stalest first) after new and changed ones.</summary>
     public int PermissionRescanAfterHours { get; init; } = 24;
+    /// <summary>Rolling verification: percent of inheriting files checked against their hierarchy root per day (spare budget).</summary>
+    public double PermissionVerifyPercentPerDay { get; init; } = 1;
     /// <summary>The permission scan stops starting new batches once the run is this old.</summary>
     public int TimeBudgetSeconds { get; init; } = 3600;
     public string[] IncludeSites { get; init; } = [];

@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Features.Ingestion;
 
@@ -51,6 +52,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 _ => null,
             };
             summary[phase] = result;
+            if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
             // Persisted per phase: a later phase that fails the whole run does not lose the counts.
             await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
             await run.Progress.AuditAsync("ingest.phase_completed", new
@@ -77,6 +79,23 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
             throw new JobFailedException("all_targets_failed", partial);
         return new JobOutcome(summary, partial);
     }
+
+    /// <summary>
+    /// Items whose permission fetch failed stay dirty and are retried (the permission scan's own rule); for the run they
+    /// are one failed target, so the run ends partial and the dashboard lists them with the other targets not ingested.
+    /// </summary>
+    private static void RecordPermissionFailures(IngestRun ingest)
+    {
+        var failed = ingest.Get("permission_items_failed");
+        if (failed > 0)
+            ingest.Failures.Failed(TargetFailures.Permissions, PermissionScanTarget, "permission_fetch_failed",
+                $"the permissions of {failed} items could not be fetched; they stay dirty and are retried next run");
+        else
+            ingest.Failures.Succeeded(TargetFailures.Permissions, PermissionScanTarget);
+    }
+
+    /// <summary>The target id under which failed permission fetches of a run are recorded.</summary>
+    public const string PermissionScanTarget = "permission_scan";
 
     /// <summary>The run statistics list at most this many failed targets (the count and ingest_target_failures have them all).</summary>
     public const int MaxListedFailures = 200;

@@ -4,7 +4,6 @@ using Dapper;
 using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Ingestion;
 
@@ -56,8 +55,10 @@ public static class IngestDrives
         -- Missed by a listing that worked (its site/user answered): one more miss in a row.
         UPDATE msgraph_drives t SET missing_runs = t.missing_runs + 1
         WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
-          AND ((t.site_id = ANY(@Sites) AND NOT EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
-               OR ((t.site_id IS NULL OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal)) AND t.owner_id = ANY(@Users)));
+          -- IN (SELECT unnest(…)) is a hashed subplan; = ANY(array) would compare every drive with every target
+          AND ((t.site_id IN (SELECT unnest(@Sites::text[])) AND NOT EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
+               OR ((t.site_id IS NULL OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
+                   AND t.owner_id IN (SELECT unnest(@Users::text[]))));
 
         -- Missed drive_missing_runs times in a row, or whose site/owner is confirmed gone: they go with their content.
         WITH gone AS (

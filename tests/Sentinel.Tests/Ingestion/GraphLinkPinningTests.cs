@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sentinel.Features.Graph;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Tests.Ingestion;
 

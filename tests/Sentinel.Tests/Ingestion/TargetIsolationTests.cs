@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Tests.Ingestion;
 
@@ -50,7 +51,9 @@ public sealed class TargetIsolationTests(SimulatorFixture fixture) : IClassFixtu
             Assert.Contains("drive ×1", outcome.Partial);
             var failed = (IReadOnlyList<RecordTargetFailures.FailedTarget>)outcome.Summary["failed_targets"]!;
             Assert.Equal(
-                new[] { $"drive/{drive}/http_403_accessDenied/{run}", $"site_drives/{sites[0]}/http_403_accessDenied/{run}", $"site_drives/{sites[1]}/http_423_resourceLocked/{run}" }
+                // the refused drive's permission calls fail too: its items stay dirty and count as one failed target
+                new[] { $"drive/{drive}/http_403_accessDenied/{run}", $"item_permissions/permission_scan/permission_fetch_failed/{run}",
+                        $"site_drives/{sites[0]}/http_403_accessDenied/{run}", $"site_drives/{sites[1]}/http_423_resourceLocked/{run}" }
                     .Order(StringComparer.Ordinal),
                 failed.Select(f => $"{f.TargetType}/{f.TargetId}/{f.Reason}/{f.ConsecutiveFailures}").Order(StringComparer.Ordinal));
             // The refused drive keeps its checkpoint: the next run resumes from it.
