@@ -121,7 +121,7 @@ internal sealed class GraphApi(Simulator sim)
         if (segs.Length == rest + 1 && segs[rest].Equals("permissions", StringComparison.OrdinalIgnoreCase))
         {
             r.Endpoint = "drives/{id}/items/{id}/permissions"; r.Ru = 5;
-            r.Run = (resp, w) => ItemPermissions(resp, w, driveKey, itemKey);
+            r.Run = (resp, w) => ItemPermissions(req, resp, w, driveKey, itemKey);
             return r;
         }
         if (segs.Length == rest + 1 && segs[rest].Equals("children", StringComparison.OrdinalIgnoreCase))
@@ -867,18 +867,39 @@ internal sealed class GraphApi(Simulator sim)
     }
 
     // ---------------------------------------------------------------- permissions
-    private void ItemPermissions(GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
+    private void ItemPermissions(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
     {
         var d = FindDrive(driveKey);
         var i = d is null ? -1 : FindItem(d, itemKey);
         if (d is null || i < 0 || T.IsDeleted(i)) { WriteError(resp, w, 404, "itemNotFound", "The resource could not be found."); return; }
+        if (!PermissionsPage(req, resp, w, out var start)) return;
+        var listUrl = $"{G}/drives/{d.Id}/items/{T.ItemId(i)}/permissions";
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives('{d.Id}')/items('{T.ItemId(i)}')/permissions");
         w.WriteStartArray("value");
-        if (T.PermissionsByItem.TryGetValue(i, out var perms))
-            foreach (var p in perms) if (!p.Deleted) WritePermission(w, p, d, i);
+        var live = T.PermissionsByItem.TryGetValue(i, out var perms) ? perms.Where(p => !p.Deleted).ToList() : [];
+        foreach (var p in live.Skip(start).Take(O.PermissionsPageSize)) WritePermission(w, p, d, i);
         w.WriteEndArray();
+        WritePermissionsNextLink(w, listUrl, start, live.Count);
         w.WriteEndObject();
+    }
+
+    /// <summary>The page start from $skiptoken (0 without one); false when the token is not ours (400 written).</summary>
+    private bool PermissionsPage(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, out int start)
+    {
+        start = 0;
+        if (Q(req, "$skiptoken") is not { } skip) return true;
+        var (c, _, _) = Cursor.Decode(skip, sim.TenantTag);
+        if (c is null || c.Value.Kind != CursorKind.Permissions) { WriteError(resp, w, 400, "invalidRequest", "Invalid skip token."); return false; }
+        start = c.Value.Pos;
+        return true;
+    }
+
+    private void WritePermissionsNextLink(Utf8JsonWriter w, string listUrl, int start, int count)
+    {
+        var next = start + O.PermissionsPageSize;
+        if (next < count)
+            w.WriteString("@odata.nextLink", $"{listUrl}?$skiptoken={new Cursor(CursorKind.Permissions, 0, 0, 0, next, 0, 0, null).Encode(sim.TenantTag, Now)}");
     }
 
     private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item)

@@ -13,7 +13,7 @@ namespace Sentinel.Features.Ingestion;
 /// each phase a slice sent through the mediator, sharing one <see cref="IngestRun"/> (run time, Graph counters,
 /// progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
 /// </summary>
-internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning) : IJobExecutor
+internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning, GraphRuBudget budget) : IJobExecutor
 {
     public string JobType => JobTypes.GraphIngest;
 
@@ -28,7 +28,10 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         {
             throw new JobFailedException("invalid_config", e.Message);
         }
+        // The run's config sets the tenant's RU budget that every process (other workers, the web) draws from.
+        await budget.ConfigureAsync(options.RuPerMinute, options.RuPerDay, options.TenantLicences, ct);
         var ingest = new IngestRun(clock.GetUtcNow(), run.Progress) { ReportInterval = tuning.ProgressInterval };
+        var ruByPhase = new Dictionary<string, long>();
         await run.Progress.AuditAsync("ingest.started", new { phases = options.Phases }, ct);
         var summary = new Dictionary<string, object?>();
         foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
@@ -50,6 +53,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 _ => null,
             };
             summary[phase] = result;
+            ruByPhase[phase] = ingest.Graph.ResourceUnits - ruBefore;
             await run.Progress.AuditAsync("ingest.phase_completed", new
             {
                 phase,
@@ -62,6 +66,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         ingest.Phase = "done";
         await ingest.ReportAsync(ct, force: true);
         foreach (var (k, v) in ingest.Graph.ToProgress()) summary[k] = v;
+        summary["ru_by_phase"] = ruByPhase;
         await run.Progress.AuditAsync("ingest.completed", summary, ct);
         return new JobOutcome(summary);
     }
