@@ -811,15 +811,12 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteString(PCreated, created);
         w.WriteString(PModified, modified);
         w.WriteEndObject();
-        if (!folder && T.PermissionsByItem.TryGetValue(i, out var perms))
+        // Prefer: hierarchicalsharing → the `shared` facet only on roots of permission hierarchies (empty = unique but
+        // unshared); items without it inherit from their parent. sharedChanged only on files (msgraph-sdk-java#2548) and
+        // sometimes missing when access was removed (onedrive-api-docs#1248): deterministic per (seed, item, change).
+        if (T.IsPermissionRoot(i))
         {
-            string? scope = null;
-            foreach (var p in perms)
-            {
-                if (p.Deleted) continue;
-                var s = p.LinkScope == "anonymous" ? "anonymous" : p.LinkScope == "organization" ? "organization" : "users";
-                if (scope is null || s == "anonymous" || (s == "organization" && scope == "users")) scope = s;
-            }
+            var scope = T.SharedScope(i);
             if (scope is not null)
             {
                 w.WriteStartObject(PShared);
@@ -831,15 +828,21 @@ internal sealed class GraphApi(Simulator sim)
                 w.WriteStartObject(PShared); // unique but unshared
                 w.WriteEndObject();
             }
-            if (since > 0 && T.PermSeq.TryGetValue(i, out var ps) && ps > since
-                && PreferHas(prefer, "deltashowsharingchanges") && PreferHas(prefer, "deltashowremovedasdeleted") && PreferHas(prefer, "deltatraversepermissiongaps")
-                && !(sim.Faults.Config.SharedChangedMissingOnRemoval && T.PermRemovalOnly.TryGetValue(i, out var ro) && ro))
-            {
-                w.WriteString(PSharedChanged, "True");
-            }
+        }
+        if (!folder && since > 0 && T.PermSeq.TryGetValue(i, out var ps) && ps > since
+            && PreferHas(prefer, "deltashowsharingchanges") && PreferHas(prefer, "deltashowremovedasdeleted") && PreferHas(prefer, "deltatraversepermissiongaps")
+            && !RemovalAnnotationMissing(i, ps))
+        {
+            w.WriteString(PSharedChanged, "True");
         }
         w.WriteEndObject();
     }
+
+    /// <summary>onedrive-api-docs#1248: the annotation may be missing when access was removed — for one removal in four
+    /// (deterministic from seed, item and change), or for every removal with the fault switch on.</summary>
+    private bool RemovalAnnotationMissing(int i, long permSeq) =>
+        T.PermRemovalOnly.TryGetValue(i, out var removal) && removal
+        && (sim.Faults.Config.SharedChangedMissingOnRemoval || (Rng.Hash((ulong)T.Seed * 131 + (ulong)i, (ulong)permSeq) & 3) == 0);
 
     private static void WriteActor(Utf8JsonWriter w, JsonEncodedText name, User actor)
     {
@@ -877,8 +880,12 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives('{d.Id}')/items('{T.ItemId(i)}')/permissions");
         w.WriteStartArray("value");
-        var live = T.PermissionsByItem.TryGetValue(i, out var perms) ? perms.Where(p => !p.Deleted).ToList() : [];
-        foreach (var p in live.Skip(start).Take(O.PermissionsPageSize)) WritePermission(w, p, d, i);
+        // Effective permissions: the item's hierarchy root's (driveitem-list-permissions). Inherited entries carry no
+        // usable inheritedFrom in SharePoint (absent or {}: microsoft-graph-devx-api#223, onedrive-api-docs#1261).
+        var root = T.PermissionRoot(i);
+        var emptyInheritedFrom = root != i && (Rng.Hash((ulong)T.Seed, (ulong)i * 17 + 3) & 1) == 0;
+        var live = T.LivePermissions(root).ToList();
+        foreach (var p in live.Skip(start).Take(O.PermissionsPageSize)) WritePermission(w, p, d, i, emptyInheritedFrom);
         w.WriteEndArray();
         WritePermissionsNextLink(w, listUrl, start, live.Count);
         w.WriteEndObject();
@@ -902,10 +909,11 @@ internal sealed class GraphApi(Simulator sim)
             w.WriteString("@odata.nextLink", $"{listUrl}?$skiptoken={new Cursor(CursorKind.Permissions, 0, 0, 0, next, 0, 0, null).Encode(sim.TenantTag, Now)}");
     }
 
-    private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item)
+    private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item, bool emptyInheritedFrom = false)
     {
         w.WriteStartObject();
         w.WriteString("id", p.Id);
+        if (emptyInheritedFrom) { w.WriteStartObject("inheritedFrom"); w.WriteEndObject(); }
         w.WriteStartArray("roles");
         foreach (var r in p.Roles) w.WriteStringValue(r);
         w.WriteEndArray();

@@ -12,18 +12,21 @@ internal static class Mutations
     private static readonly (string Kind, int Weight)[] Kinds =
     [
         ("createFile", 20), ("createFolder", 5), ("renameItem", 10), ("moveItem", 8), ("deleteItem", 8),
-        ("addLink", 8), ("addGrant", 8), ("removePermission", 6),
+        ("addLink", 8), ("addGrant", 8), ("removePermission", 6), ("shareFolder", 4), ("breakInheritance", 2), ("restoreInheritance", 3),
         ("addUser", 3), ("disableUser", 2), ("deleteUser", 2), ("addMembership", 6), ("removeMembership", 5), ("renameGroup", 2),
     ];
 
     /// <summary>Only applied when asked for by name (kinds filter): adding them to the default mix would change every seed's stream.</summary>
-    private static readonly (string Kind, int Weight)[] OptInKinds = [("createGroup", 2), ("deleteGroup", 1)];
+    private static readonly (string Kind, int Weight)[] OptInKinds = [("createGroup", 2), ("deleteGroup", 1), ("shareAnyone", 1), ("unshareAnyone", 1)];
 
     public static IReadOnlyList<string> KindNames => Kinds.Concat(OptInKinds).Select(k => k.Kind).ToArray();
 
-    public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds)
+    public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds, string? target = null)
     {
         var t = sim.Tenant;
+        var targetItem = -1;
+        if (target is not null && ((targetItem = t.ParseItemId(target)) < 0 || t.IsDeleted(targetItem)))
+            throw new ArgumentException($"target '{target}' is not a live drive item");
         var call = Interlocked.Increment(ref sim.MutationCounter);
         var rng = new Rng(Rng.Hash((ulong)t.Seed * 31 + 7, seed is null ? 0x10000UL + (ulong)call : (ulong)(uint)seed.Value));
         var table = kinds is { Length: > 0 } ? Kinds.Concat(OptInKinds).Where(k => kinds.Contains(k.Kind, StringComparer.OrdinalIgnoreCase)).ToArray() : Kinds;
@@ -35,7 +38,7 @@ internal static class Mutations
             var roll = rng.Next(total);
             var kind = table[0].Kind;
             foreach (var (k, wgt) in table) { if (roll < wgt) { kind = k; break; } roll -= wgt; }
-            var rec = ApplyOne(t, rng, kind);
+            var rec = ApplyOne(t, rng, kind, targetItem);
             if (rec is not null) applied.Add(rec);
         }
         t.FolderUrlCache.Clear();
@@ -77,8 +80,9 @@ internal static class Mutations
         return null;
     }
 
-    private static MutationRecord? ApplyOne(Tenant t, Rng rng, string kind)
+    private static MutationRecord? ApplyOne(Tenant t, Rng rng, string kind, int target = -1)
     {
+        int Pick(bool? folder) => target >= 0 ? target : RandomLiveItem(t, rng, folder);
         switch (kind)
         {
             case "createFile" or "createFolder":
@@ -105,11 +109,11 @@ internal static class Mutations
             {
                 var i = RandomLiveItem(t, rng, folder: null);
                 if (i < 0) return null;
-                var target = RandomFolderInDrive(t, rng, t.ItemDrive[i]);
-                if (target == t.ItemParent[i] || t.IsAncestorOrSelf(i, target)) return null;
+                var to = RandomFolderInDrive(t, rng, t.ItemDrive[i]);
+                if (to == t.ItemParent[i] || t.IsAncestorOrSelf(i, to)) return null;
                 t.ChildCount[t.ItemParent[i]]--;
-                t.ItemParent[i] = target;
-                t.ChildCount[target]++;
+                t.ItemParent[i] = to;
+                t.ChildCount[to]++;
                 t.ItemSeq[i] = ++t.Seq;
                 return new(kind, t.ItemId(i), t.ItemPath(i));
             }
@@ -121,10 +125,13 @@ internal static class Mutations
                 DeleteSubtree(t, i);
                 return new(kind, t.ItemId(i), path);
             }
-            case "addLink" or "addGrant":
+            case "addLink" or "addGrant" or "shareFolder":
             {
-                var i = RandomLiveItem(t, rng, folder: false);
-                if (i < 0) return null;
+                var i = Pick(folder: kind == "shareFolder" ? true : target >= 0 ? null : false);
+                if (i < 0 || t.ItemParent[i] < 0) return null;
+                // Sharing an item breaks its inheritance: it gets a copy of its parent's permissions plus the new one.
+                t.BreakInheritance(i);
+                if (kind == "shareFolder") kind = rng.Chance(0.7) ? "addLink" : "addGrant";
                 Permission p;
                 var tries = 0;
                 do { p = Generator.AddRandomPermission(t, rng, i); }
@@ -135,15 +142,64 @@ internal static class Mutations
             }
             case "removePermission":
             {
-                var withPerms = t.PermissionsByItem.Where(kv => !t.IsDeleted(kv.Key) && kv.Value.Any(p => !p.Deleted)).Select(kv => kv.Key).ToList();
+                // a sharing link or grant removed from a hierarchy root (files and folders; the base site groups stay)
+                var withPerms = t.PermissionsByItem.Where(kv => (target < 0 || kv.Key == target) && !t.IsDeleted(kv.Key) && !t.Drives[t.ItemDrive[kv.Key]].Deleted && t.IsPermissionRoot(kv.Key)
+                        && kv.Value.Any(p => !p.Deleted && !p.Base))
+                    .Select(kv => kv.Key).Order().ToList();
                 if (withPerms.Count == 0) return null;
                 var i = withPerms[rng.Next(withPerms.Count)];
-                var live = t.PermissionsByItem[i].Where(p => !p.Deleted).ToList();
+                var live = t.PermissionsByItem[i].Where(p => !p.Deleted && !p.Base).ToList();
                 var p = live[rng.Next(live.Count)];
                 p.Deleted = true;
                 p.Seq = t.PermSeq[i] = t.ItemSeq[i] = ++t.Seq;
                 t.PermRemovalOnly[i] = true;
                 return new(kind, t.ItemId(i), p.Id);
+            }
+            case "breakInheritance":
+            {
+                var i = Pick(folder: rng.Chance(0.5));
+                if (i < 0 || !t.BreakInheritance(i)) return null;
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = false;
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "restoreInheritance":
+            {
+                var roots = t.UniqueRoots.Where(r => (target < 0 || r == target) && !t.IsDeleted(r) && !t.Drives[t.ItemDrive[r]].Deleted).Order().ToList();
+                if (roots.Count == 0) return null;
+                var i = roots[rng.Next(roots.Count)];
+                t.RestoreInheritance(i);
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = true;
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "shareAnyone":
+            {
+                // an anyone (anonymous) view link on an item (a folder's link is inherited by everything below it)
+                var i = Pick(folder: true);
+                if (i < 0 || t.ItemParent[i] < 0) return null;
+                t.BreakInheritance(i);
+                var p = new Permission
+                {
+                    Id = rng.NextGuid().ToString(), Item = i, Roles = ["read"], LinkType = "view", LinkScope = "anonymous", Seq = ++t.Seq,
+                    ShareId = "s!" + Jwt.B64(BitConverter.GetBytes(rng.NextU64())), Expiration = null,
+                };
+                t.PermissionsByItem[i].Add(p);
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = false;
+                return new(kind, t.ItemId(i), p.Id);
+            }
+            case "unshareAnyone":
+            {
+                var i = Pick(folder: true);
+                if (i < 0 || !t.IsPermissionRoot(i)) return null;
+                var links = t.LivePermissions(i).Where(p => p.LinkScope == "anonymous").ToList();
+                if (links.Count == 0) return null;
+                var seq = ++t.Seq;
+                foreach (var p in links) { p.Deleted = true; p.Seq = seq; }
+                t.PermSeq[i] = t.ItemSeq[i] = seq;
+                t.PermRemovalOnly[i] = true;
+                return new(kind, t.ItemId(i), string.Join(",", links.Select(p => p.Id)));
             }
             case "addUser":
             {
@@ -165,6 +221,7 @@ internal static class Mutations
                     t.DriveById[d.Id] = d.Index;
                     d.Root = t.AddItem(d.Index, -1, true, null);
                     u.Drive = d.Index;
+                    Generator.AddBasePermissions(t, d.Index);
                 }
                 if (t.Groups.Count > 0 && !t.Groups[0].Deleted) Generator.AddMembership(t, 0, idx, false);
                 return new(kind, u.Id.ToString(), u.Upn);

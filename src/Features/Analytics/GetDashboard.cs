@@ -20,6 +20,21 @@ public static class GetDashboard
     public sealed record JobHealth(Guid JobId, string JobType, string? Name, Guid RunId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
     public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled);
 
+    /// <summary>
+    /// Permission coverage: share of hierarchy roots scanned within permission_rescan_after_hours, and the ETA to full
+    /// coverage at the tenant's daily RU budget (unscanned roots × 5 RU / RU per day). <see cref="RuPerDaySource"/> says
+    /// where the budget came from: graph_ru_budget, or Microsoft's smallest tier (1,200,000 RU/day) when none is configured.
+    /// </summary>
+    public sealed record PermissionCoverage(long Roots, long ScannedWithinWindow, int RescanAfterHours, long RuPerDay, string RuPerDaySource)
+    {
+        public const int RuPerPermissionCall = 5;
+        public const long DefaultRuPerDay = 1_200_000;
+        public long Unscanned => Roots - ScannedWithinWindow;
+        public double? Share => Roots == 0 ? null : (double)ScannedWithinWindow / Roots;
+        /// <summary>Hours until every root is scanned if the whole daily budget went to permission calls.</summary>
+        public double EtaHours => RuPerDay <= 0 ? double.PositiveInfinity : Unscanned * (double)RuPerPermissionCall / RuPerDay * 24;
+    }
+
     public sealed record Result(
         IReadOnlyDictionary<string, long> Metrics,
         IReadOnlyList<EntityCount> Inventory,
@@ -30,7 +45,8 @@ public static class GetDashboard
         IReadOnlyList<DayRuns> RunTrend,
         DateTimeOffset? LastSuccessfulIngestAt,
         DateTimeOffset? DataChangedAt,
-        DateTimeOffset? LastRefreshedAt);
+        DateTimeOffset? LastRefreshedAt,
+        PermissionCoverage? Coverage = null);
 
     internal static readonly string[] Views =
         ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary", "mv_latest_job_runs"];
@@ -60,6 +76,15 @@ public static class GetDashboard
         SELECT max(r.finished_at) FROM job_runs r JOIN jobs j ON j.job_id = r.job_id WHERE j.job_type = 'graph_ingest' AND r.status = 'success';
         SELECT max(last_updated_at) FROM table_update_log WHERE table_name LIKE 'msgraph\_%';
         SELECT min(last_refreshed_at) FROM mv_refresh_log WHERE mv_name = ANY(@Views);
+        SELECT coalesce((SELECT min((config->>'permission_rescan_after_hours')::int) FROM jobs
+                          WHERE job_type = 'graph_ingest' AND enabled AND jsonb_typeof(config->'permission_rescan_after_hours') = 'number'), 24);
+        SELECT to_regclass('graph_ru_budget') IS NOT NULL;
+        """;
+
+    /// <summary>Roots of permission hierarchies and those scanned within the window (the root scan index serves it).</summary>
+    private const string CoverageSql = """
+        SELECT count(*) AS roots, count(*) FILTER (WHERE permissions_last_synced_at >= @Since) AS scanned
+          FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions
         """;
 
     /// <summary>
@@ -102,7 +127,17 @@ public static class GetDashboard
             var lastIngest = await grid.ReadSingleAsync<DateTimeOffset?>();
             var changed = await grid.ReadSingleAsync<DateTimeOffset?>();
             var refreshed = await grid.ReadSingleAsync<DateTimeOffset?>();
-            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, lastIngest, changed, refreshed);
+            var rescanHours = await grid.ReadSingleAsync<int>();
+            var hasBudget = await grid.ReadSingleAsync<bool>();
+            await grid.DisposeAsync();
+            var (roots, scanned) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CoverageSql,
+                new { Since = clock.GetUtcNow() - TimeSpan.FromHours(rescanHours) }, cancellationToken: ct));
+            long? ruPerDay = hasBudget
+                ? await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT min(ru_per_day)::bigint FROM graph_ru_budget", cancellationToken: ct))
+                : null;
+            var coverage = new PermissionCoverage(roots, scanned, rescanHours, ruPerDay ?? PermissionCoverage.DefaultRuPerDay,
+                ruPerDay is null ? "default (smallest tier: 1,200,000 RU/day)" : "graph_ru_budget");
+            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, lastIngest, changed, refreshed, coverage);
         }
     }
 }

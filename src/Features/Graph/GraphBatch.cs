@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Polly;
 using Polly.Timeout;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Polly;
 using Polly.Timeout;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Graph;
 

@@ -1,6 +1,6 @@
 using Polly;
 using Polly.Timeout;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 

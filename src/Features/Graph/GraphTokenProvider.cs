@@ -1,6 +1,5 @@
 using Microsoft.Identity.Client;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Graph;
 

@@ -5,7 +5,6 @@ using Npgsql;
 using NpgsqlTypes;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Ingestion;
 

@@ -42,7 +42,8 @@ public static class GraphIngestConfig
     ];
 
     private static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), .. BudgetKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive"];
+        [.. IntKeys.Select(k => k.Key), .. BudgetKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive",
+            "permission_verify_per_day"];
 
     /// <summary>Field-level problems (field names as in the JSON, prefixed "config.").</summary>
     public static IEnumerable<(string Field, string Message)> Validate(JsonObject config)
@@ -69,6 +70,11 @@ public static class GraphIngestConfig
         if (config["graph_ru_per_minute"] is JsonNode pm && TryInt(pm, out var perMinute) &&
             config["graph_ru_per_day"] is JsonNode pd && TryInt(pd, out var perDay) && perMinute > 0 && perDay < perMinute)
             yield return ("config.graph_ru_per_day", "graph_ru_per_day must be at least graph_ru_per_minute");
+
+        if (config.TryGetPropertyValue("permission_verify_per_day", out var verify) && verify is not null &&
+            (verify is not JsonValue vv || vv.GetValueKind() != JsonValueKind.Number || !vv.TryGetValue<double>(out var pct) || pct is < 0 or > 100))
+            yield return ("config.permission_verify_per_day",
+                "permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
 
         if (config.TryGetPropertyValue("phases", out var phases) && phases is not null)
         {
@@ -120,6 +126,7 @@ public static class GraphIngestConfig
             IncludeSites = Strings("include_sites"),
             ExcludeSites = Strings("exclude_sites"),
             IncludeOneDrive = config["include_onedrive"] is JsonValue b ? b.GetValue<bool>() : d.IncludeOneDrive,
+            PermissionVerifyPercentPerDay = config["permission_verify_per_day"] is JsonValue pv ? pv.GetValue<double>() : d.PermissionVerifyPercentPerDay,
         };
     }
 
@@ -147,6 +154,8 @@ public sealed record GraphIngestOptions
     public int PermissionMaxFiles { get; init; } = 0;
     /// <summary>Files scanned longer ago than this are rescanned (stalest first) after new and changed ones.</summary>
     public int PermissionRescanAfterHours { get; init; } = 24;
+    /// <summary>Rolling verification: percent of inheriting files checked against their hierarchy root per day (spare budget).</summary>
+    public double PermissionVerifyPercentPerDay { get; init; } = 1;
     /// <summary>The permission scan stops starting new batches once the run is this old.</summary>
     public int TimeBudgetSeconds { get; init; } = 3600;
     public string[] IncludeSites { get; init; } = [];

@@ -4,7 +4,6 @@ using Dapper;
 using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Ingestion;
 

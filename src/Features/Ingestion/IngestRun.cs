@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Sentinel.Features.Graph;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
 
 namespace Sentinel.Features.Ingestion;
 

@@ -50,17 +50,20 @@ public static class ListItems
             var sort = Sorts[request.Sort];
             var q = new InventoryQuery()
                 .Deleted(request.Deleted, "i.deleted_at")
-                .Search(request.Search, "i.name", "i.path")
-                .Where("NOT i.is_root");
+                .Search(request.Search, "i.name", "i.path");
+            // Drive roots are listed only among the items with unique permissions (every drive root is a hierarchy root).
+            if (!request.UniqueOnly) q.Where("NOT i.is_root");
             if (request.DriveId is not null) q.Where("i.drive_id = @DriveId", new { request.DriveId });
             if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
             if (request.Kind is "file") q.Where("NOT coalesce(i.is_folder, false)");
             if (request.Kind is "folder") q.Where("coalesce(i.is_folder, false)");
-            if (request.UniqueOnly)
-                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND p.inherited_from_id IS NULL)");
+            // unique_permission_items: the roots of permission hierarchies.
+            if (request.UniqueOnly) q.Where("i.has_unique_permissions");
+            // anonymous_items / organization_items: FILES reachable through such a permission of their hierarchy root,
+            // inherited included (organisation = organisation links or organisation-wide claims).
             if (request.LinkScope is not null)
-                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND "
-                        + ListPermissions.ScopeCondition(request.LinkScope) + ")");
+                q.Where("NOT coalesce(i.is_folder, false) AND EXISTS (SELECT 1 FROM v_root_permissions p WHERE p.item_id = i.permission_root_id AND ("
+                        + ListPermissions.ScopeCondition(request.LinkScope) + (request.LinkScope == "organization" ? " OR p.org_wide" : "") + "))");
             var sql = string.Format(Select, sort.Expression) + q.Tail(sort, request.Descending, ["i.id"], request.Cursor, request.Limit);
             await using var connection = await db.OpenAsync(ct);
             var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, q.Parameters, cancellationToken: ct))).ToList();

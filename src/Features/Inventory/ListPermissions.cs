@@ -41,6 +41,18 @@ public static class ListPermissions
                  WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external)
         """;
 
+    internal const string OrgWideCondition = """
+        EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
+                 WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_org_wide)
+        """;
+
+    /// <summary>The first live root (by item id) holding a link: one row per link.</summary>
+    internal const string FirstHolderCondition = """
+        NOT EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p2 JOIN msgraph_drive_items r2 ON r2.id = p2.item_id
+                     WHERE p2.permission_id = p.permission_id AND p2.item_id < p.item_id AND p2.deleted_at IS NULL
+                       AND r2.deleted_at IS NULL AND r2.has_unique_permissions)
+        """;
+
     internal sealed class Validator : InventoryListValidator<Query>
     {
         public Validator() : base(Sorts, 2)
@@ -55,7 +67,8 @@ public static class ListPermissions
                p.link_expiration_dt, p.inherited_from_id, p.deleted_at,
                EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
                         WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external) AS external,
-               (SELECT string_agg(coalesce(g.principal_display_name, g.principal_email, g.principal_id), ', ' ORDER BY g.principal_display_name)
+               (SELECT string_agg(coalesce(g.principal_display_name, g.principal_email, g.principal_id)
+                                  || CASE WHEN g.principal_type = 'siteGroup' THEN ' (site group)' ELSE '' END, ', ' ORDER BY g.principal_display_name)
                   FROM msgraph_drive_item_permission_grants g
                  WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL) AS grantees,
                d.name AS drive_name, s.name AS site_name, ({0})::text AS sort_value
@@ -77,8 +90,15 @@ public static class ListPermissions
             if (request.LinkType is { Length: > 0 }) q.Where("p.link_type = @LinkType", new { request.LinkType });
             if (request.ExternalOnly) q.Where(ExternalCondition);
             if (request.NeverExpires) q.Where("p.link_expiration_dt IS NULL");
-            if (request.ExposedOnly) q.Where("(p.link_scope IN ('anonymous', 'organization') OR " + ExternalCondition + ")");
-            if (request.UniqueOnly) q.Where("p.inherited_from_id IS NULL");
+            if (request.ExposedOnly) q.Where("(p.link_scope IN ('anonymous', 'organization') OR " + ExternalCondition + " OR " + OrgWideCondition + ")");
+            if (request.UniqueOnly) q.Where("i.has_unique_permissions");
+            if (request.Deleted == DeletedFilter.Exclude)
+            {
+                // Live = held by a live root of a permission hierarchy (v_root_permissions), as the posture metrics count.
+                q.Where("i.deleted_at IS NULL AND i.has_unique_permissions");
+                // Links count once per link wherever they are held (a root that broke inheritance holds a copy, same id).
+                if (request.LinkScope is "anonymous" or "organization" or "users") q.Where(FirstHolderCondition);
+            }
             if (request.DriveId is not null) q.Where("p.drive_id = @DriveId", new { request.DriveId });
             if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
             if (request.ItemId is not null) q.Where("p.item_id = @ItemId", new { request.ItemId });

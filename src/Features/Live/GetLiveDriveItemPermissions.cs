@@ -7,7 +7,7 @@ namespace Sentinel.Features.Live;
 
 /// <summary>
 /// GET /drives/{d}/items/{i}/permissions, live and never persisted, flattened with the same grant rule as
-/// ingestion (ScanPermissionsBatch.GrantsOf) so it compares one-to-one with the stored rows.
+/// ingestion (PermissionGrant.Of) so it compares one-to-one with the stored rows.
 /// </summary>
 public static class GetLiveDriveItemPermissions
 {
@@ -44,7 +44,7 @@ public static class GetLiveDriveItemPermissions
                 using var json = await LiveGraph.ToJsonAsync(p);
                 permissions.Add(new Permission(p.Id ?? "", p.Roles?.ToArray() ?? [], p.Link?.Type, p.Link?.Scope,
                     NoExpiry(p.ExpirationDateTime), string.IsNullOrEmpty(p.InheritedFrom?.Id) ? null : p.InheritedFrom.Id,
-                    ScanPermissionsBatch.GrantsOf(json.RootElement)
+                    PermissionGrant.Of(json.RootElement)
                         .Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email ?? g.Upn, g.IsExternal)).ToList()));
             }
             return new Result(request.DriveId, request.ItemId, clock.GetUtcNow(), permissions);

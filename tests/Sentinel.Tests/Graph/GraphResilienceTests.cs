@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Graph;
-using Sentinel.Features.Scheduling;
 using Sentinel.Tests.Infrastructure;
 using Sentinel.Tests.Ingestion;
 

@@ -1,6 +1,5 @@
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Graph;

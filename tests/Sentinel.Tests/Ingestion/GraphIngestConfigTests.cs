@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Tests.Ingestion;
 
