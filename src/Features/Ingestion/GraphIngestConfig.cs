@@ -34,8 +34,17 @@ public static class GraphIngestConfig
         ("time_budget_seconds", 1, 7 * 86_400),
     ];
 
+    /// <summary>The tenant's RU budget (GraphRuBudget): each must be > 0; defaults come from tenant_licences (GraphRuTiers).</summary>
+    private static readonly (string Key, int Max)[] BudgetKeys =
+    [
+        ("graph_ru_per_minute", 10_000_000),
+        ("graph_ru_per_day", 2_000_000_000),
+        ("tenant_licences", 100_000_000),
+    ];
+
     private static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
+        [.. IntKeys.Select(k => k.Key), .. BudgetKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive",
+            "permission_verify_per_day"];
 
     /// <summary>Field-level problems (field names as in the JSON, prefixed "config.").</summary>
     public static IEnumerable<(string Field, string Message)> Validate(JsonObject config)
@@ -50,6 +59,18 @@ public static class GraphIngestConfig
             if (!TryInt(node, out var value) || value < min || value > max)
                 yield return ($"config.{key}", $"{key} must be a whole number between {min} and {max}");
         }
+
+        foreach (var (key, max) in BudgetKeys)
+        {
+            if (!config.TryGetPropertyValue(key, out var node) || node is null) continue;
+            if (!TryInt(node, out var value) || value <= 0)
+                yield return ($"config.{key}", $"{key} must be > 0 (a whole number)");
+            else if (value > max)
+                yield return ($"config.{key}", $"{key} must be at most {max}");
+        }
+        if (config["graph_ru_per_minute"] is JsonNode pm && TryInt(pm, out var perMinute) &&
+            config["graph_ru_per_day"] is JsonNode pd && TryInt(pd, out var perDay) && perMinute > 0 && perDay < perMinute)
+            yield return ("config.graph_ru_per_day", "graph_ru_per_day must be at least graph_ru_per_minute");
 
         if (config.TryGetPropertyValue("permission_verify_per_day", out var verify) && verify is not null &&
             (verify is not JsonValue vv || vv.GetValueKind() != JsonValueKind.Number || !vv.TryGetValue<double>(out var pct) || pct is < 0 or > 100))
@@ -89,8 +110,13 @@ public static class GraphIngestConfig
         int Int(string key, int fallback) => config.TryGetPropertyValue(key, out var n) && n is not null && TryInt(n, out var v) ? v : fallback;
         string[] Strings(string key) => config[key] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToArray() : [];
         var d = new GraphIngestOptions();
+        int? licences = config["tenant_licences"] is JsonNode l && TryInt(l, out var lv) ? lv : null;
+        var (tierMinute, tierDay) = Graph.GraphRuTiers.For(licences ?? Graph.GraphRuTiers.DefaultLicences);
         return d with
         {
+            TenantLicences = licences,
+            RuPerMinute = Int("graph_ru_per_minute", tierMinute),
+            RuPerDay = Int("graph_ru_per_day", (int)tierDay),
             Phases = config["phases"] is JsonArray ? Strings("phases").Distinct().ToArray() : d.Phases,
             DriveConcurrency = Int("drive_concurrency", d.DriveConcurrency),
             DriveMissingRuns = Int("drive_missing_runs", d.DriveMissingRuns),
@@ -139,6 +165,12 @@ public sealed record GraphIngestOptions
     public string[] IncludeSites { get; init; } = [];
     public string[] ExcludeSites { get; init; } = [];
     public bool IncludeOneDrive { get; init; } = true;
+    /// <summary>Licensed users of the tenant: picks the RU tier (≤ 1,000 when unset).</summary>
+    public int? TenantLicences { get; init; }
+    /// <summary>The tenant's RU per minute for this app, shared by every process (GraphRuBudget).</summary>
+    public int RuPerMinute { get; init; } = Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerMinute;
+    /// <summary>The tenant's RU per UTC day for this app.</summary>
+    public int RuPerDay { get; init; } = (int)Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerDay;
 
     public bool Runs(string phase) => Phases.Contains(phase);
 

@@ -217,7 +217,7 @@ public static class IngestDriveItemsDelta
                 try
                 {
                     var urls = chunk.Select(d => graph.ToBatchUrl(Checkpoint(d).DeltaLink!)).ToList();
-                    responses = await GraphBatch.GetManyAsync(graph, retry, urls, run.Graph, token, PreferHeaders);
+                    responses = await GraphBatch.GetManyAsync(graph, urls, run.Graph, token, PreferHeaders);
                 }
                 catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
                 {

@@ -108,7 +108,7 @@ public static class IngestDrives
                 {
                     try
                     {
-                        return await GraphBatch.GetManyAsync(graph, retry,
+                        return await GraphBatch.GetManyAsync(graph,
                             chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct);
                     }
                     catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))

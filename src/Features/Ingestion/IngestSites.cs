@@ -123,7 +123,7 @@ public static class IngestSites
                         GraphResponse[] responses;
                         try
                         {
-                            responses = await GraphBatch.GetManyAsync(graph, retry, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, token);
+                            responses = await GraphBatch.GetManyAsync(graph, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, token);
                         }
                         catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
                         {
