@@ -1,7 +1,8 @@
 using Dapper;
 using MediatR;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Runs;
 
 namespace Sentinel.Features.Posture;
 
