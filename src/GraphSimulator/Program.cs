@@ -54,6 +54,8 @@ namespace Sentinel.GraphSimulator
               --fault-429 P --fault-503 P --fault-500 P --fault-504 P --fault-reset P --fault-batch-429 P
               --fault-resync P --fault-sync-state P --retry-after S --retry-after-date-share P
               --latency-ms MIN-MAX --ru-budget N  (each also SIM_FAULT_429 … SIM_LATENCY_MS, SIM_RU_BUDGET)
+              --requested-access-token-version 1|2   app manifest api.requestedAccessTokenVersion: version of
+                                                tokens for api://{client id} (default 1, Entra's default)  SIM_REQUESTED_ACCESS_TOKEN_VERSION
               --verbose                         request log                            SIM_VERBOSE=1
             """;
 
@@ -66,7 +68,7 @@ namespace Sentinel.GraphSimulator
                 "profile", "seed", "port", "host", "cert-dir", "tenant-id", "client-id", "client-secret", "tenant-domain", "page-size", "directory-page-size",
                 "sites-page-size", "members-per-page", "users", "groups", "sites", "items", "mutate-per-tick", "mutate-interval-seconds", "no-quirks", "faults",
                 "fault-429", "fault-503", "fault-500", "fault-504", "fault-reset", "fault-batch-429", "fault-resync", "fault-sync-state", "retry-after",
-                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url",
+                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version",
             };
             foreach (var f in flags)
             {
@@ -117,6 +119,8 @@ namespace Sentinel.GraphSimulator
                 Quirks = !Flag("no-quirks"),
                 Verbose = Flag("verbose"),
             };
+            if (values.TryGetValue("requested-access-token-version", out var atv))
+                o.RequestedAccessTokenVersion = atv is "1" or "2" ? int.Parse(atv, CultureInfo.InvariantCulture) : throw new ArgumentException("--requested-access-token-version must be 1 or 2");
             if (values.TryGetValue("tenant-id", out var tid)) o.TenantId = tid;
             if (values.TryGetValue("client-id", out var cid)) o.ClientId = cid;
             if (values.TryGetValue("client-secret", out var sec)) o.ClientSecret = sec;

@@ -42,6 +42,11 @@ public sealed class SimulatorOptions
     public int? Groups { get; set; }
     public int? Sites { get; set; }
     public int? Items { get; set; }
+    /// <summary>
+    /// The app manifest's api.requestedAccessTokenVersion: 1 (Entra's default when the manifest leaves it null) or 2.
+    /// Decides the version of access tokens issued for api://{client id} scopes.
+    /// </summary>
+    public int RequestedAccessTokenVersion { get; set; } = 1;
     /// <summary>Log each request to the console.</summary>
     public bool Verbose { get; set; }
 }
