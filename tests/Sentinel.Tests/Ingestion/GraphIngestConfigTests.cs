@@ -41,7 +41,7 @@ public sealed class GraphIngestConfigTests
             {"phases": ["users", "mine"], "drive_concurrency": 0, "permission_batch_size": "big", "time_budget_seconds": 1.5,
              "include_sites": ["not a url"], "include_onedrive": "yes", "colour": "blue"}
             """)!;
-        var fields = JobTypes.ValidateConfig(JobTypes.GraphIngest, config).Select(p => p.Field).ToHashSet();
+        var fields = JobConfigRules.Problems(JobTypes.GraphIngest, config.ToJsonString()).Select(p => p.Field).ToHashSet();
         Assert.Equal(new HashSet<string> { "config.phases", "config.drive_concurrency", "config.permission_batch_size", "config.time_budget_seconds",
             "config.include_sites", "config.include_onedrive", "config.colour" }, fields);
         var error = Assert.Throws<RequestValidationException>(() => GraphIngestConfig.Parse(config));
