@@ -29,6 +29,7 @@ public static class GraphRegistration
         services.TryAddSingleton<GraphRetryOptions>();
         services.TryAddSingleton<GraphThrottleGate>();
         services.TryAddSingleton<GraphHttpClientHolder>();
+        EntraAuth.AddGraphAppTokenAcquisition(services, settings);
         services.TryAddSingleton<GraphTokenProvider>();
         services.TryAddSingleton<GraphHttp>();
         services.TryAddSingleton<GraphClientFactory>();
@@ -45,7 +46,7 @@ public sealed class GraphClientFactory(SentinelSettings settings, GraphTokenProv
 {
     private readonly Lazy<HttpClient> _sdkHttp = new(() => new HttpClient(new GateHandler(gate, retry)
     {
-        InnerHandler = TrustedHttp.CreateHandler(settings.CaFile),
+        InnerHandler = TrustedHttp.CreateHandler(settings),
     }) { Timeout = retry.RequestTimeout });
 
     public GraphServiceClient Create()
