@@ -31,8 +31,9 @@ internal static class WebModules
         services.AddHttpClient(WorkerApiClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<WorkerApiClient>();
         services.TryAddSingleton<Exports.ExportGate>();
-        services.AddGraphClient(settings);
+        // Authentication first: its distributed token cache must be registered before AddGraphClient's in-memory default.
         services.AddWebAuthentication(settings, web);
+        services.AddGraphClient(settings);
 
         services.AddAuthorization(o =>
         {

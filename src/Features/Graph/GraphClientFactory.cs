@@ -14,7 +14,7 @@ public sealed class GraphClientFactory(SentinelSettings settings, GraphTokenProv
 {
     private readonly Lazy<HttpClient> _sdkHttp = new(() => new HttpClient(new GraphSdkHandler(resilience)
     {
-        InnerHandler = TrustedHttp.CreateHandler(settings.CaFile),
+        InnerHandler = TrustedHttp.CreateHandler(settings),
     }) { Timeout = Timeout.InfiniteTimeSpan });
 
     public GraphServiceClient Create()

@@ -29,6 +29,7 @@ public static class GraphRegistration
         services.TryAddSingleton<GraphRuBudget>();
         services.TryAddSingleton<GraphResilience>();
         services.TryAddSingleton<GraphHttpClientHolder>();
+        EntraAuth.AddGraphAppTokenAcquisition(services, settings);
         services.TryAddSingleton<GraphTokenProvider>();
         services.TryAddSingleton<GraphHttp>();
         services.TryAddSingleton<GraphClientFactory>();
