@@ -28,7 +28,7 @@ public sealed class GraphIngestConfigTests
     public void The_verification_share_is_a_percentage(string value)
     {
         var config = (JsonObject)JsonNode.Parse($$"""{"permission_verify_per_day": {{value}}}""")!;
-        var problem = Assert.Single(JobTypes.ValidateConfig(JobTypes.GraphIngest, config));
+        var problem = Assert.Single(JobConfigRules.Problems(JobTypes.GraphIngest, config.ToJsonString()));
         Assert.Equal("config.permission_verify_per_day", problem.Field);
         Assert.Contains("between 0 and 100", problem.Message);
         Assert.Equal(0.5, GraphIngestConfig.Parse((JsonObject)JsonNode.Parse("""{"permission_verify_per_day": 0.5}""")!).PermissionVerifyPercentPerDay);
