@@ -23,7 +23,7 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
     [
         ("GET", "healthz", "/healthz", Need.Public),
         ("GET", "account/signin", "/account/signin", Need.Public),
-        ("GET", "signin-oidc", "/signin-oidc", Need.Public),
+        ("GET", "account/signin-failed", "/account/signin-failed?reason=state", Need.Public),
         ("GET", "account/signed-out", "/account/signed-out", Need.Public),
         ("GET", "error/{code:int}", "/error/404", Need.Public),
         ("POST", "account/signout", "/account/signout", Need.SignedIn),

@@ -24,11 +24,15 @@ public sealed class Scheduler(
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<Guid, (ClaimedRun Run, Task<RunOutcome> Task)> _running = new();
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string WorkerId => options.WorkerId;
 
     /// <summary>Runs this instance is executing right now.</summary>
     public IReadOnlyCollection<Guid> RunningRunIds => _running.Keys.ToList();
+
+    /// <summary>Completes once the first LISTEN for run-now requests is in effect (a signal for tests and health, not a sleep).</summary>
+    public Task Listening => _listening.Task;
 
     /// <summary>Asks the loop to tick now (run-now NOTIFY, a finished run freeing a slot).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -165,6 +169,7 @@ public sealed class Scheduler(
                     await listen.ExecuteNonQueryAsync(ct);
                 // Requests queued before LISTEN took effect are picked up by this tick.
                 Wake();
+                _listening.TrySetResult();
                 while (!ct.IsCancellationRequested)
                     await connection.WaitAsync(ct);
             }

@@ -29,6 +29,7 @@ public static class GraphIngestConfig
     internal static readonly (string Key, int Min, int Max)[] IntKeys =
     [
         ("drive_concurrency", 1, 64),
+        ("drive_missing_runs", 1, 1000),
         ("permission_batch_size", 20, 20_000),
         ("permission_concurrency", 1, 64),
         ("permission_max_files", 0, 100_000_000),
@@ -36,8 +37,17 @@ public static class GraphIngestConfig
         ("time_budget_seconds", 1, 7 * 86_400),
     ];
 
+    /// <summary>The tenant's RU budget (GraphRuBudget): each must be > 0; defaults come from tenant_licences (GraphRuTiers).</summary>
+    internal static readonly (string Key, int Max)[] BudgetKeys =
+    [
+        ("graph_ru_per_minute", 10_000_000),
+        ("graph_ru_per_day", 2_000_000_000),
+        ("tenant_licences", 100_000_000),
+    ];
+
     internal static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
+        [.. IntKeys.Select(k => k.Key), .. BudgetKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive",
+            "permission_verify_per_day"];
 
     private static readonly GraphIngestConfigValidator Validator = new();
 
@@ -52,10 +62,16 @@ public static class GraphIngestConfig
         int Int(string key, int fallback) => config.TryGetPropertyValue(key, out var n) && n is not null && TryInt(n, out var v) ? v : fallback;
         string[] Strings(string key) => config[key] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToArray() : [];
         var d = new GraphIngestOptions();
+        int? licences = config["tenant_licences"] is JsonNode l && TryInt(l, out var lv) ? lv : null;
+        var (tierMinute, tierDay) = Graph.GraphRuTiers.For(licences ?? Graph.GraphRuTiers.DefaultLicences);
         return d with
         {
+            TenantLicences = licences,
+            RuPerMinute = Int("graph_ru_per_minute", tierMinute),
+            RuPerDay = Int("graph_ru_per_day", (int)tierDay),
             Phases = config["phases"] is JsonArray ? Strings("phases").Distinct().ToArray() : d.Phases,
             DriveConcurrency = Int("drive_concurrency", d.DriveConcurrency),
+            DriveMissingRuns = Int("drive_missing_runs", d.DriveMissingRuns),
             PermissionBatchSize = Int("permission_batch_size", d.PermissionBatchSize),
             PermissionConcurrency = Int("permission_concurrency", d.PermissionConcurrency),
             PermissionMaxFiles = Int("permission_max_files", d.PermissionMaxFiles),
@@ -75,6 +91,8 @@ public sealed record GraphIngestOptions
     public string[] Phases { get; init; } = [.. GraphIngestConfig.AllPhases];
     /// <summary>Drives enumerated by delta at the same time.</summary>
     public int DriveConcurrency { get; init; } = 4;
+    /// <summary>A drive missing from this many drive listings in a row (its site/user answering) is soft-deleted.</summary>
+    public int DriveMissingRuns { get; init; } = 3;
     /// <summary>Files whose permissions are fetched and committed together (in $batch requests of 20).</summary>
     public int PermissionBatchSize { get; init; } = 400;
     /// <summary>$batch requests in flight during a permission scan.</summary>
@@ -90,6 +108,12 @@ public sealed record GraphIngestOptions
     public string[] IncludeSites { get; init; } = [];
     public string[] ExcludeSites { get; init; } = [];
     public bool IncludeOneDrive { get; init; } = true;
+    /// <summary>Licensed users of the tenant: picks the RU tier (≤ 1,000 when unset).</summary>
+    public int? TenantLicences { get; init; }
+    /// <summary>The tenant's RU per minute for this app, shared by every process (GraphRuBudget).</summary>
+    public int RuPerMinute { get; init; } = Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerMinute;
+    /// <summary>The tenant's RU per UTC day for this app.</summary>
+    public int RuPerDay { get; init; } = (int)Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerDay;
 
     public bool Runs(string phase) => Phases.Contains(phase);
 

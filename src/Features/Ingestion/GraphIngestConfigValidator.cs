@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using FluentValidation;
 using Sentinel.Features.Jobs;
@@ -18,6 +17,24 @@ internal sealed class GraphIngestConfigValidator : JobConfigValidator
             Key(key).Must(n => n is null || TryInt(n, out var v) && v >= min && v <= max)
                 .WithMessage($"{key} must be a whole number between {min} and {max}");
 
+        foreach (var (key, max) in GraphIngestConfig.BudgetKeys)
+            Key(key).Custom((node, ctx) =>
+            {
+                if (node is null) return;
+                if (!TryInt(node, out var value) || value <= 0) ctx.AddFailure($"{key} must be > 0 (a whole number)");
+                else if (value > max) ctx.AddFailure($"{key} must be at most {max}");
+            });
+        RuleFor(c => c).Custom((config, ctx) =>
+        {
+            if (TryInt(config["graph_ru_per_minute"], out var perMinute) && TryInt(config["graph_ru_per_day"], out var perDay) &&
+                perMinute > 0 && perDay < perMinute)
+                ctx.AddFailure("config.graph_ru_per_day", "graph_ru_per_day must be at least graph_ru_per_minute");
+        });
+
+        Key("permission_verify_per_day").Must(n => n is null ||
+                n is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && v.TryGetValue<double>(out var pct) && pct is >= 0 and <= 100)
+            .WithMessage("permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
+
         var phases = string.Join(", ", GraphIngestConfig.AllPhases);
         Key("phases").Custom((node, ctx) =>
         {
@@ -32,10 +49,6 @@ internal sealed class GraphIngestConfigValidator : JobConfigValidator
         foreach (var key in new[] { "include_sites", "exclude_sites" })
             Key(key).Must(n => n is null || n is JsonArray a && a.All(IsSiteUrl))
                 .WithMessage($"{key} must be an array of absolute site URLs (prefixes), e.g. [\"https://contoso.sharepoint.com/sites/finance\"]");
-
-        Key("permission_verify_per_day")
-            .Must(n => n is null || n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var pct) && pct is >= 0 and <= 100)
-            .WithMessage("permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
 
         Key("include_onedrive").Must(n => n is null || IsBool(n)).WithMessage("include_onedrive must be true or false");
     }

@@ -341,7 +341,7 @@ public static class ScanPermissionsBatch
                 await gate.WaitAsync(ct);
                 try
                 {
-                    return await GraphBatch.GetManyAsync(graph, retry,
+                    return await GraphBatch.GetManyAsync(graph,
                         batch.Select(f => $"drives/{f.DriveId}/items/{f.Id}/permissions").ToList(), run.Graph, ct);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using Npgsql;
 using Sentinel.Features.Infrastructure;
@@ -280,11 +279,10 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         await scheduler.StartAsync(CancellationToken.None);
         try
         {
-            await Task.Delay(200); // let the loop finish its first tick and LISTEN
-            var sw = Stopwatch.StartNew();
+            await scheduler.Listening.WaitAsync(TimeSpan.FromSeconds(30));
             var queued = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
-            var runId = await fixture.Gates.NextStartedAsync(5_000);
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"run-now took {sw.Elapsed} with a 5 minute poll interval");
+            // Bounded far below the 5 minute poll interval: only the NOTIFY wake-up can start it in time.
+            var runId = await fixture.Gates.NextStartedAsync(60_000);
             Assert.Equal(runId, await fixture.ScalarAsync<Guid>("SELECT run_id FROM job_run_requests WHERE request_id = @Id", new { Id = queued.RequestId }));
 
             var again = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
@@ -352,7 +350,7 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
     }
 
     [Fact]
-    public async Task Cancel_stops_a_running_job_within_seconds()
+    public async Task Cancel_stops_a_running_job_whose_gate_never_opens()
     {
         var t0 = await NextHourAsync();
         var (jobId, _) = await fixture.NewScheduledJobAsync("test_gate", "0 0 1 1 *", t0);
@@ -361,11 +359,9 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         await scheduler.TickAsync(CancellationToken.None);
         var runId = await fixture.Gates.NextStartedAsync();
 
-        var sw = Stopwatch.StartNew();
         await fixture.SendAsync(new CancelRun.Command(runId, Operator));
-        await fixture.WaitIdleAsync(scheduler);
+        await fixture.WaitIdleAsync(scheduler); // the gate is never opened: only the cancel can end the run
 
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"cancel took {sw.Elapsed}");
         Assert.Equal(("cancelled", "cancelled"), (await fixture.QueryAsync<(string, string)>("SELECT status, error FROM job_runs WHERE run_id = @runId", new { runId })).Single());
         Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = 'run.cancelled' AND entity_id = @Id", new { Id = runId.ToString() }));
     }
