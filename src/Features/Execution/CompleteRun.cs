@@ -24,7 +24,7 @@ public static class CompleteRun
         {
             RuleFor(c => c.RunId).NotEmpty().WithMessage("run_id is required");
             RuleFor(c => c.WorkerId).NotEmpty().WithMessage("worker_id is required");
-            RuleFor(c => c.Status).Must(s => s is "success" or "failed" or "cancelled").WithMessage("status must be success, failed or cancelled");
+            RuleFor(c => c.Status).Must(s => s is "success" or "partial" or "failed" or "cancelled").WithMessage("status must be success, partial, failed or cancelled");
             RuleFor(c => c.Error).NotEmpty().When(c => c.Status != "success").WithMessage("error is required unless the run succeeded");
             RuleFor(c => c.Actor).NotNull();
         }
