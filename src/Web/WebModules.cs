@@ -29,6 +29,7 @@ internal static class WebModules
         services.TryAddSingleton<PgTokenCache>();
         services.TryAddSingleton<EntraSignIn>();
         services.TryAddSingleton<WorkerApiClient>();
+        services.TryAddSingleton<Exports.ExportGate>();
         services.AddGraphClient(settings);
 
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)

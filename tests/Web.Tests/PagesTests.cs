@@ -70,7 +70,7 @@ public sealed class PagesTests(SeededWebFixture fx)
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
         var seen = new List<string>();
-        string? url = "/inventory/permissions?limit=2";
+        string? url = "/inventory/permissions?limit=2&deleted=all";
         while (url is not null)
         {
             var html = await reader.Http.GetStringAsync(url);
@@ -86,7 +86,7 @@ public sealed class PagesTests(SeededWebFixture fx)
     public async Task Search_finds_items_by_name_or_path_and_deleted_rows_carry_a_badge()
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
-        var html = await reader.Http.GetStringAsync("/inventory/items?q=reports%2Fold");
+        var html = await reader.Http.GetStringAsync("/inventory/items?q=reports%2Fold&deleted=all");
         Assert.Contains("old.txt", html);
         Assert.Contains("badge-deleted", html);
         Assert.DoesNotContain("budget.xlsx", html);

@@ -6,7 +6,7 @@ using Sentinel.Features.Infrastructure;
 namespace Sentinel.Features.Execution;
 
 /// <summary>
-/// Closes a run as success / failed / cancelled — a compare-and-set on the claim: only a run that is still
+/// Closes a run as success / partial / failed / cancelled — a compare-and-set on the claim: only a run that is still
 /// running and still owned by this worker changes. A stale worker (its run already closed as worker_lost, or
 /// cancelled on shutdown) gets Closed = false and changes nothing.
 /// </summary>
@@ -39,7 +39,7 @@ public static class CompleteRun
                 new { request.RunId, request.WorkerId, request.Status, request.Error, Summary = summary, Now = now }, tx, cancellationToken: ct));
             if (row is null) return new Result(request.RunId, false, request.Status);
 
-            var action = request.Status switch { "success" => "run.succeeded", "cancelled" => "run.cancelled", _ => "run.failed" };
+            var action = request.Status switch { "success" => "run.succeeded", "partial" => "run.partial", "cancelled" => "run.cancelled", _ => "run.failed" };
             await Audit.WriteAsync(connection, tx, now, request.Actor, action, "run", request.RunId.ToString(), new
             {
                 job_id = row.JobId,

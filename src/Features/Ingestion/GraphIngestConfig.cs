@@ -26,6 +26,7 @@ public static class GraphIngestConfig
     private static readonly (string Key, int Min, int Max)[] IntKeys =
     [
         ("drive_concurrency", 1, 64),
+        ("drive_missing_runs", 1, 1000),
         ("permission_batch_size", 20, 20_000),
         ("permission_concurrency", 1, 64),
         ("permission_max_files", 0, 100_000_000),
@@ -92,6 +93,7 @@ public static class GraphIngestConfig
         {
             Phases = config["phases"] is JsonArray ? Strings("phases").Distinct().ToArray() : d.Phases,
             DriveConcurrency = Int("drive_concurrency", d.DriveConcurrency),
+            DriveMissingRuns = Int("drive_missing_runs", d.DriveMissingRuns),
             PermissionBatchSize = Int("permission_batch_size", d.PermissionBatchSize),
             PermissionConcurrency = Int("permission_concurrency", d.PermissionConcurrency),
             PermissionMaxFiles = Int("permission_max_files", d.PermissionMaxFiles),
@@ -120,6 +122,8 @@ public sealed record GraphIngestOptions
     public string[] Phases { get; init; } = [.. GraphIngestConfig.AllPhases];
     /// <summary>Drives enumerated by delta at the same time.</summary>
     public int DriveConcurrency { get; init; } = 4;
+    /// <summary>A drive missing from this many drive listings in a row (its site/user answering) is soft-deleted.</summary>
+    public int DriveMissingRuns { get; init; } = 3;
     /// <summary>Files whose permissions are fetched and committed together (in $batch requests of 20).</summary>
     public int PermissionBatchSize { get; init; } = 400;
     /// <summary>$batch requests in flight during a permission scan.</summary>
