@@ -27,6 +27,8 @@ var clientId = Environment.GetEnvironmentVariable("ENTRA_CLIENT_ID") ?? "3c9e1d2
 var secret = Environment.GetEnvironmentVariable("ENTRA_CLIENT_SECRET") ?? "sim-secret";
 
 var server = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(serverUrl));
+// BENCH_REUSE_DB=1 (posture mode): keep the database of a previous run (its inventory) instead of recreating it.
+if (Environment.GetEnvironmentVariable("BENCH_REUSE_DB") != "1")
 await using (var admin = new NpgsqlConnection(server.ConnectionString))
 {
     await admin.OpenAsync();

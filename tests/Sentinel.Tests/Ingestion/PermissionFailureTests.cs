@@ -15,22 +15,22 @@ public sealed class PermissionFailureTests(SimulatorFixture fixture) : IClassFix
         await fixture.IngestAsync("""{"phases": ["users", "groups", "sites", "drives", "drive_items"]}""");
         // The fixture's retry policy makes 10 attempts: the first batch (one in flight at a time) gets ten 500s.
         await fixture.SetFaultsAsync(new { script = Enumerable.Repeat("500@batch", 10).ToArray() });
-        const string config = """{"phases": ["permissions", "refresh_views"], "permission_concurrency": 1, "permission_batch_size": 100, "permission_verify_per_day": 0}""";
-        var (outcome, progress) = await fixture.IngestAsync(config);
-        var scan = (ScanPermissionsBatch.Result)outcome.Summary["permissions"]!;
+        // The slice itself (the executor turns failed items into one failed "permission_scan" target: RecordTargetFailures).
+        var options = new GraphIngestOptions { PermissionConcurrency = 1, PermissionBatchSize = 100, PermissionVerifyPercentPerDay = 0 };
+        var run = new IngestRun(fixture.Clock.GetUtcNow());
+        var scan = await fixture.SendAsync(new ScanPermissionsBatch.Command(options, run));
         Assert.Equal(20, scan.FilesFailed);
+        Assert.Equal(20, run.Get("permission_items_failed"));
         var roots = await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions");
         Assert.Equal(roots - 20, scan.RootsScanned);                    // every other batch went on
         Assert.Equal(20, await fixture.ScalarAsync<long>("""
             SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions
                AND permissions_last_synced_at IS NULL
             """));                                                       // not stamped as success (never-scanned stays never-scanned)
-        Assert.Contains(progress.Reports, r => r.TryGetValue("permission_items_failed", out var n) && n is long f && f == 20);
 
         await fixture.SetFaultsAsync(new { });
         fixture.Clock.Advance(TimeSpan.FromMinutes(5));
-        (outcome, _) = await fixture.IngestAsync(config);
-        scan = (ScanPermissionsBatch.Result)outcome.Summary["permissions"]!;
+        scan = await fixture.SendAsync(new ScanPermissionsBatch.Command(options, new IngestRun(fixture.Clock.GetUtcNow())));
         Assert.Equal((20L, 0L), (scan.RootsScanned, scan.FilesFailed));
         await GroundTruth.AssertMatchesAsync(fixture, "items", "permissions", "grants", "roots", "effective");
     }
