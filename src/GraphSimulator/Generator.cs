@@ -173,7 +173,7 @@ internal static class Generator
     private static string Ascii(string s) =>
         new(s.Normalize(System.Text.NormalizationForm.FormD).Where(c => c < 128 && (char.IsLetterOrDigit(c) || c == ' ')).ToArray());
 
-    private static int AddDrive(Tenant t, Rng rng, int site, int owner, string name, string type, string webUrl)
+    internal static int AddDrive(Tenant t, Rng rng, int site, int owner, string name, string type, string webUrl)
     {
         var d = new Drive { Index = t.Drives.Count, Site = site, Owner = owner, Name = name, DriveType = type, WebUrl = webUrl };
         var bytes = new byte[48];

@@ -86,6 +86,7 @@ internal sealed class GraphApi(Simulator sim)
                 if (segs.Length == 2) { r.Endpoint = "sites/{id}"; r.Ru = 1; r.Run = (resp, w) => GetSite(resp, w, siteKey); return r; }
                 var sub = segs[2].ToLowerInvariant();
                 if (segs.Length == 3 && sub == "drives") { r.Endpoint = "sites/{id}/drives"; r.Ru = 2; r.Run = (resp, w) => SiteDrives(resp, w, siteKey); return r; }
+                if (segs.Length == 3 && sub == "sites") { r.Endpoint = "sites/{id}/sites"; r.Ru = 2; r.Run = (resp, w) => Subsites(resp, w, siteKey); return r; }
                 if (segs.Length == 3 && sub == "drive") { r.Endpoint = "sites/{id}/drive"; r.Ru = 1; r.Run = (resp, w) => SiteDefaultDrive(resp, w, siteKey); return r; }
                 if (segs.Length == 3 && sub == "permissions") { r.Endpoint = "sites/{id}/permissions"; r.Ru = 5; r.Run = (resp, w) => SitePermissions(resp, w, siteKey); return r; }
                 return Error(r, "sites/other", 400, "BadRequest", $"Resource not found for the segment '{segs[2]}'.");
@@ -121,7 +122,7 @@ internal sealed class GraphApi(Simulator sim)
         if (segs.Length == rest + 1 && segs[rest].Equals("permissions", StringComparison.OrdinalIgnoreCase))
         {
             r.Endpoint = "drives/{id}/items/{id}/permissions"; r.Ru = 5;
-            r.Run = (resp, w) => ItemPermissions(resp, w, driveKey, itemKey);
+            r.Run = (resp, w) => ItemPermissions(req, resp, w, driveKey, itemKey);
             return r;
         }
         if (segs.Length == rest + 1 && segs[rest].Equals("children", StringComparison.OrdinalIgnoreCase))
@@ -422,7 +423,7 @@ internal sealed class GraphApi(Simulator sim)
         while (pos < T.Sites.Count && n < O.SitesPageSize)
         {
             var s = T.Sites[pos++];
-            if (s.Deleted) continue;
+            if (!T.SiteLive(s) || s.ParentSite >= 0) continue; // subsites come from /sites/{id}/sites
             WriteSite(w, s);
             n++;
         }
@@ -444,8 +445,21 @@ internal sealed class GraphApi(Simulator sim)
     private void GetSite(GraphResponse resp, Utf8JsonWriter w, string key)
     {
         var s = FindSite(key);
-        if (s is null || s.Deleted) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
         WriteSite(w, s, context: true);
+    }
+
+    /// <summary>GET /sites/{id}/sites: the direct subsites (webs) of a site.</summary>
+    private void Subsites(GraphResponse resp, Utf8JsonWriter w, string key)
+    {
+        var s = FindSite(key);
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        w.WriteStartObject();
+        w.WriteString("@odata.context", $"{G}/$metadata#sites('{s.Id}')/sites");
+        w.WriteStartArray("value");
+        foreach (var c in T.Sites) if (c.ParentSite == s.Index && T.SiteLive(c)) WriteSite(w, c);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private void WriteSite(Utf8JsonWriter w, Site s, bool context = false)
@@ -460,6 +474,7 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteString("webUrl", s.WebUrl);
         w.WriteString("displayName", s.Name);
         if (s.Root) { w.WriteStartObject("root"); w.WriteEndObject(); }
+        if (s.Personal) w.WriteBoolean("isPersonalSite", true);
         w.WriteStartObject("siteCollection");
         w.WriteString("hostname", T.SpHost);
         w.WriteEndObject();
@@ -469,7 +484,7 @@ internal sealed class GraphApi(Simulator sim)
     private void SiteDrives(GraphResponse resp, Utf8JsonWriter w, string key)
     {
         var s = FindSite(key);
-        if (s is null || s.Deleted) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives");
         w.WriteStartArray("value");
@@ -656,15 +671,18 @@ internal sealed class GraphApi(Simulator sim)
         var pos = c.Pos;
         var written = 0;
         var emptyFirst = O.Quirks && pos == 0 && (c.Flags & Cursor.EmptyPageDone) == 0 && d.Index % 5 == 1;
+        var (childrenFirst, pageOverride) = sim.Faults.DriveDeltaShape();
+        childrenFirst &= !full;
         if (!emptyFirst)
         {
             var items = d.Items;
-            var pageSize = c.Sub > 0 ? c.Sub : O.PageSize;
+            var pageSize = c.Sub > 0 ? c.Sub : pageOverride is > 0 ? pageOverride.Value : O.PageSize;
             HashSet<int>? chainDone = null;
             Span<int> chain = stackalloc int[64];
             while (pos < items.Count && written < pageSize)
             {
-                var i = items[pos++];
+                // children first: latest-created first, so a child comes before its parent (the cursor position still counts up)
+                var i = childrenFirst ? items[items.Count - 1 - pos++] : items[pos++];
                 if (full)
                 {
                     WriteItem(w, i, false, 0, req.Prefer);
@@ -673,7 +691,7 @@ internal sealed class GraphApi(Simulator sim)
                     continue;
                 }
                 if (T.ItemSeq[i] <= c.Since) continue;
-                if (!T.IsDeleted(i))
+                if (!T.IsDeleted(i) && !childrenFirst)
                 {
                     // changed items come with their parent chain (root first)
                     chainDone ??= [];
@@ -870,11 +888,13 @@ internal sealed class GraphApi(Simulator sim)
     }
 
     // ---------------------------------------------------------------- permissions
-    private void ItemPermissions(GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
+    private void ItemPermissions(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
     {
         var d = FindDrive(driveKey);
         var i = d is null ? -1 : FindItem(d, itemKey);
         if (d is null || i < 0 || T.IsDeleted(i)) { WriteError(resp, w, 404, "itemNotFound", "The resource could not be found."); return; }
+        if (!PermissionsPage(req, resp, w, out var start)) return;
+        var listUrl = $"{G}/drives/{d.Id}/items/{T.ItemId(i)}/permissions";
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives('{d.Id}')/items('{T.ItemId(i)}')/permissions");
         w.WriteStartArray("value");
@@ -882,9 +902,29 @@ internal sealed class GraphApi(Simulator sim)
         // usable inheritedFrom in SharePoint (absent or {}: microsoft-graph-devx-api#223, onedrive-api-docs#1261).
         var root = T.PermissionRoot(i);
         var emptyInheritedFrom = root != i && (Rng.Hash((ulong)T.Seed, (ulong)i * 17 + 3) & 1) == 0;
-        foreach (var p in T.LivePermissions(root)) WritePermission(w, p, d, i, emptyInheritedFrom);
+        var live = T.LivePermissions(root).ToList();
+        foreach (var p in live.Skip(start).Take(O.PermissionsPageSize)) WritePermission(w, p, d, i, emptyInheritedFrom);
         w.WriteEndArray();
+        WritePermissionsNextLink(w, listUrl, start, live.Count);
         w.WriteEndObject();
+    }
+
+    /// <summary>The page start from $skiptoken (0 without one); false when the token is not ours (400 written).</summary>
+    private bool PermissionsPage(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, out int start)
+    {
+        start = 0;
+        if (Q(req, "$skiptoken") is not { } skip) return true;
+        var (c, _, _) = Cursor.Decode(skip, sim.TenantTag);
+        if (c is null || c.Value.Kind != CursorKind.Permissions) { WriteError(resp, w, 400, "invalidRequest", "Invalid skip token."); return false; }
+        start = c.Value.Pos;
+        return true;
+    }
+
+    private void WritePermissionsNextLink(Utf8JsonWriter w, string listUrl, int start, int count)
+    {
+        var next = start + O.PermissionsPageSize;
+        if (next < count)
+            w.WriteString("@odata.nextLink", $"{listUrl}?$skiptoken={new Cursor(CursorKind.Permissions, 0, 0, 0, next, 0, 0, null).Encode(sim.TenantTag, Now)}");
     }
 
     private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item, bool emptyInheritedFrom = false)

@@ -71,7 +71,7 @@ internal static class GroundTruth
             w.WriteString("id", s.Id);
             w.WriteString("name", s.Name);
             w.WriteString("webUrl", s.WebUrl);
-            w.WriteBoolean("deleted", s.Deleted);
+            w.WriteBoolean("deleted", !t.SiteLive(s));
             w.WriteEndObject();
         }
         w.WriteEndArray();

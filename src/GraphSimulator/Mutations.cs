@@ -17,7 +17,12 @@ internal static class Mutations
     ];
 
     /// <summary>Only applied when asked for by name (kinds filter): adding them to the default mix would change every seed's stream.</summary>
-    private static readonly (string Kind, int Weight)[] OptInKinds = [("createGroup", 2), ("deleteGroup", 1), ("shareAnyone", 1), ("unshareAnyone", 1)];
+    private static readonly (string Kind, int Weight)[] OptInKinds =
+    [
+        ("createGroup", 2), ("deleteGroup", 1), ("shareAnyone", 1), ("unshareAnyone", 1),
+        // the real-tenant shapes of issue 11 (docs/simulator.md cites where each comes from)
+        ("createPersonalSites", 1), ("createSubsite", 1), ("restoreUser", 1), ("moveOutAndDeleteFolder", 1), ("renameFolderAndEditGrandchild", 1),
+    ];
 
     public static IReadOnlyList<string> KindNames => Kinds.Concat(OptInKinds).Select(k => k.Kind).ToArray();
 
@@ -299,6 +304,101 @@ internal static class Mutations
                     else if (m.MemberIsGroup && m.Member == g.Index) { m.Deleted = true; m.Seq = t.Groups[m.Group].Seq = ++t.Seq; }
                 }
                 return new(kind, g.Id.ToString(), g.DisplayName);
+            }
+            case "createPersonalSites":
+            {
+                // getAllSites lists every OneDrive's personal site too; its one library is the owner's OneDrive.
+                var made = 0;
+                foreach (var d in t.Drives.ToList())
+                {
+                    if (d.Owner < 0 || t.Sites.Any(s => s.PersonalDrive == d.Index)) continue;
+                    var owner = t.Users[d.Owner];
+                    var site = new Site
+                    {
+                        Index = t.Sites.Count, CollectionId = rng.NextGuid(), WebId = rng.NextGuid(), Personal = true, PersonalDrive = d.Index,
+                        Name = owner.DisplayName, Description = "", WebUrl = d.WebUrl.EndsWith("/Documents", StringComparison.Ordinal) ? d.WebUrl[..^"/Documents".Length] : d.WebUrl,
+                    };
+                    site.Id = $"{t.MyHost},{site.CollectionId},{site.WebId}";
+                    site.Seq = ++t.Seq;
+                    site.Drives.Add(d.Index);
+                    t.Sites.Add(site);
+                    t.SiteById[site.Id] = site.Index;
+                    made++;
+                }
+                return made == 0 ? null : new(kind, t.MyHost, $"{made} personal sites");
+            }
+            case "createSubsite":
+            {
+                var parents = t.Sites.Where(s => !s.Personal && t.SiteLive(s)).ToList();
+                if (parents.Count == 0) return null;
+                var parent = parents[rng.Next(parents.Count)];
+                var n = t.Sites.Count;
+                var site = new Site
+                {
+                    Index = n, CollectionId = parent.CollectionId, WebId = rng.NextGuid(), ParentSite = parent.Index,
+                    Name = $"Project {n}", Description = $"Project {n} subsite", WebUrl = $"{parent.WebUrl}/project{n}",
+                };
+                site.Id = $"{t.SpHost},{site.CollectionId},{site.WebId}";
+                site.Seq = ++t.Seq;
+                t.Sites.Add(site);
+                t.SiteById[site.Id] = n;
+                var drive = Generator.AddDrive(t, rng, n, -1, "Documents", "documentLibrary", site.WebUrl + "/Shared%20Documents");
+                var folder = t.AddItem(drive, t.Drives[drive].Root, true, "Plans");
+                t.AddItem(drive, folder, false, "Plan.docx");
+                t.AddItem(drive, t.Drives[drive].Root, false, "Budget.xlsx");
+                return new(kind, site.Id, site.WebUrl);
+            }
+            case "restoreUser":
+            {
+                // A soft-deleted user restored from the recycle bin (within 30 days) gets its OneDrive back, content unchanged.
+                var u = RandomUser(t, rng, x => x.Deleted && !x.HardDeleted);
+                if (u is null) return null;
+                u.Deleted = false;
+                u.Seq = ++t.Seq;
+                if (u.Drive >= 0) { t.Drives[u.Drive].Deleted = false; t.Drives[u.Drive].Seq = t.Seq; }
+                return new(kind, u.Id.ToString(), u.Upn);
+            }
+            case "moveOutAndDeleteFolder":
+            {
+                // A subfolder with content moves out of a folder, then the folder is deleted: one round carries the folder's
+                // deletion and the subfolder's move, in whatever order and page.
+                var start = rng.Next(Math.Max(1, t.ItemCount));
+                for (var k = 0; k < t.ItemCount; k++)
+                {
+                    var c = (start + k) % t.ItemCount;
+                    if (!t.IsFolder(c) || t.IsDeleted(c) || t.ChildCount[c] == 0 || t.Drives[t.ItemDrive[c]].Deleted) continue;
+                    var f = t.ItemParent[c];
+                    if (f < 0 || t.ItemParent[f] < 0 || t.IsDeleted(f)) continue;
+                    var outside = t.ItemParent[f];
+                    t.ChildCount[f]--;
+                    t.ItemParent[c] = outside;
+                    t.ChildCount[outside]++;
+                    t.ItemSeq[c] = ++t.Seq;
+                    var path = t.ItemPath(f);
+                    DeleteSubtree(t, f);
+                    return new(kind, t.ItemId(f), $"{t.ItemPath(c)} moved out of {path}, then {path} deleted");
+                }
+                return null;
+            }
+            case "renameFolderAndEditGrandchild":
+            {
+                // A folder is renamed and, in the same round, a file two levels below it changes (its parent does not).
+                var start = rng.Next(Math.Max(1, t.ItemCount));
+                for (var k = 0; k < t.ItemCount; k++)
+                {
+                    var g = (start + k) % t.ItemCount;
+                    if (t.IsFolder(g) || t.IsDeleted(g) || t.Drives[t.ItemDrive[g]].Deleted) continue;
+                    var x = t.ItemParent[g];
+                    if (x < 0 || t.ItemParent[x] < 0) continue;
+                    var f = t.ItemParent[x];
+                    if (t.ItemParent[f] < 0) continue;
+                    var old = t.ItemPath(g);
+                    t.NameOverrides[f] = $"{t.ItemName(f)} {rng.Next(1000, 9999)}";
+                    t.ItemSeq[f] = ++t.Seq;
+                    t.ItemSeq[g] = ++t.Seq;
+                    return new(kind, t.ItemId(g), $"{old} -> {t.ItemPath(g)}");
+                }
+                return null;
             }
             case "renameGroup":
             {

@@ -40,6 +40,8 @@ namespace Sentinel.GraphSimulator
               --public-url URL                  base URL in links/issuers when clients reach it by another name
                                                 (compose: https://simulator:5443; added to the certificate)  SIM_PUBLIC_URL
               --cert-dir DIR                    CA + server cert + signing key (default .data/sim)  SIM_CERT_DIR
+              --ca-export-dir DIR               also write ca.pem (certificate only, no key) here, for
+                                                web/worker to mount instead of the cert dir   SIM_CA_EXPORT_DIR
               --tenant-id / --client-id / --client-secret   (default ENTRA_TENANT_ID / ENTRA_CLIENT_ID / ENTRA_CLIENT_SECRET)
               --tenant-domain D                 default contoso.onmicrosoft.com        SIM_TENANT_DOMAIN
               --page-size N                     drive delta page size (default 200)    SIM_PAGE_SIZE
@@ -68,7 +70,7 @@ namespace Sentinel.GraphSimulator
                 "profile", "seed", "port", "host", "cert-dir", "tenant-id", "client-id", "client-secret", "tenant-domain", "page-size", "directory-page-size",
                 "sites-page-size", "members-per-page", "users", "groups", "sites", "items", "mutate-per-tick", "mutate-interval-seconds", "no-quirks", "faults",
                 "fault-429", "fault-503", "fault-500", "fault-504", "fault-reset", "fault-batch-429", "fault-resync", "fault-sync-state", "retry-after",
-                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version",
+                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version", "ca-export-dir",
             };
             foreach (var f in flags)
             {
@@ -119,6 +121,7 @@ namespace Sentinel.GraphSimulator
                 Quirks = !Flag("no-quirks"),
                 Verbose = Flag("verbose"),
             };
+            if (values.TryGetValue("ca-export-dir", out var caExport)) o.CaExportDir = caExport;
             if (values.TryGetValue("requested-access-token-version", out var atv))
                 o.RequestedAccessTokenVersion = atv is "1" or "2" ? int.Parse(atv, CultureInfo.InvariantCulture) : throw new ArgumentException("--requested-access-token-version must be 1 or 2");
             if (values.TryGetValue("tenant-id", out var tid)) o.TenantId = tid;

@@ -47,6 +47,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
         var sim = new Simulator(o, time);
         var publicHost = o.PublicUrl is not null && Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var pu) ? pu.Host : null;
         var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host, publicHost);
+        if (o.CaExportDir is { Length: > 0 } export) caFile = Certificates.ExportCa(caFile, export);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SimulatorInstance).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
         if (o.Verbose) builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Information);

@@ -49,6 +49,11 @@ internal sealed class Site
     private System.Text.Json.JsonEncodedText? _idJson;
     public System.Text.Json.JsonEncodedText IdJson => _idJson ??= System.Text.Json.JsonEncodedText.Encode(Id);
     public bool Root, Deleted;
+    /// <summary>A OneDrive's personal site (listed by getAllSites, isPersonalSite): its one drive is <see cref="PersonalDrive"/>.</summary>
+    public bool Personal;
+    public int PersonalDrive = -1;
+    /// <summary>The site this one is a subsite (web) of; -1 for a site collection (the only kind getAllSites lists).</summary>
+    public int ParentSite = -1;
     public long Seq;
     public readonly List<int> Drives = [];
 }
@@ -398,6 +403,10 @@ internal sealed class Tenant
         var l = Rng.Mix(h);
         return new Guid((int)h, (short)(h >> 32), (short)(h >> 48), BitConverter.GetBytes(l)).ToString().ToUpperInvariant();
     }
+
+    /// <summary>A site answers: not deleted, and a personal site only while its OneDrive exists.</summary>
+    public bool SiteLive(Site s) => !s.Deleted && !(s.Personal && s.PersonalDrive >= 0 && Drives[s.PersonalDrive].Deleted)
+        && (s.ParentSite < 0 || SiteLive(Sites[s.ParentSite]));
 
     public bool IsAncestorOrSelf(int ancestor, int item)
     {

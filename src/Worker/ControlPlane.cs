@@ -29,8 +29,6 @@ internal static class ControlPlane
                 (context, why) => WriteErrorAsync(context.Response, 401, why, "unauthorized"),
                 context => WriteErrorAsync(context.Response, 403, "the token lacks the app role Sentinel.Operator or Sentinel.Admin", "forbidden"));
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole(OperatorRoles));
-        // The Graph token (app-only) is acquired by background jobs before any HTTP request: build the options at start (IDW10503).
-        EntraAuth.WarmUpOptionsAtStart<JwtBearerOptions>(services, JwtBearerDefaults.AuthenticationScheme);
     }
 
     private static Task WriteErrorAsync(HttpResponse response, int status, string error, string code)

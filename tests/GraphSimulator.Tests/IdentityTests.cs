@@ -166,6 +166,28 @@ public sealed class IdentityTests(SharedSim fx) : IClassFixture<SharedSim>
         Assert.Contains("AADSTS50057", disabled.Message);
     }
 
+    [Fact]
+    public async Task The_ca_export_dir_receives_the_certificate_and_never_the_key()
+    {
+        var certDir = Directory.CreateTempSubdirectory("sentinel-sim-keys-").FullName;
+        var export = Directory.CreateTempSubdirectory("sentinel-sim-ca-").FullName;
+        try
+        {
+            await using var sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "tiny", CertDir = certDir, CaExportDir = export });
+            Assert.Equal(Path.Combine(export, "ca.pem"), sim.CaFile);
+            Assert.Equal(["ca.pem"], Directory.GetFiles(export).Select(Path.GetFileName));
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(sim.CaFile));
+            Assert.True(File.Exists(Path.Combine(certDir, "ca.key.pem")));
+            using var http = SimHarness.Http(sim);
+            Assert.True((await http.GetAsync($"{sim.BaseUrl}/_sim/info")).IsSuccessStatusCode); // the exported CA validates the server
+        }
+        finally
+        {
+            Directory.Delete(certDir, true);
+            Directory.Delete(export, true);
+        }
+    }
+
     /// <summary>Loads the picker, checks every demo user has a data-upn button, posts the chosen one, returns the code.</summary>
     internal static async Task<string> PickUser(HttpClient http, Uri authorizeUrl, string upn, string? expectState)
     {

@@ -42,6 +42,22 @@ public sealed class PagesTests(SeededWebFixture fx)
     }
 
     [Fact]
+    public async Task The_dashboard_shows_permission_coverage_of_the_hierarchy_roots_with_an_eta_at_the_daily_budget()
+    {
+        var reader = await fx.SignInAsync(WebFixture.Reader);
+        var html = await reader.Http.GetStringAsync("/");
+        var roots = await fx.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions");
+        var scanned = await fx.ScalarAsync<long>("""
+            SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions
+               AND permissions_last_synced_at >= now() - interval '24 hours'
+            """);
+        Assert.Contains($"data-coverage-roots=\"{roots}\" data-coverage-scanned=\"{scanned}\"", html);
+        // 3 unscanned roots × 5 RU at the smallest tier's 1,200,000 RU/day (no graph_ru_budget configured here)
+        if (await fx.ScalarAsync<bool>("SELECT to_regclass('graph_ru_budget') IS NULL")) Assert.Contains("1,200,000 RU/day", html);
+        Assert.Matches("ETA \\d+ min", html);
+    }
+
+    [Fact]
     public async Task The_dashboard_shows_when_the_cache_was_refreshed_as_a_local_time_element()
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);

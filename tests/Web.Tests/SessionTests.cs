@@ -11,13 +11,37 @@ namespace Sentinel.Web.Tests;
 public sealed class SessionWebFixture : WebFixture
 {
     public ManualTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    private readonly string _dpDir = Directory.CreateTempSubdirectory("sentinel-dp-").FullName;
 
-    protected override IDictionary<string, string?> ExtraConfig() => new Dictionary<string, string?>
+    /// <summary>This host also encrypts its Data Protection keys at rest (WEB_DATA_PROTECTION_CERT/KEY, PEM files).</summary>
+    protected override IDictionary<string, string?> ExtraConfig()
     {
-        ["WEB_SESSION_REVALIDATE_MINUTES"] = "5",
-        ["WEB_SESSION_HOURS"] = "2",
-        ["WEB_SESSION_IDLE_MINUTES"] = "60",
-    };
+        var cert = Path.Combine(_dpDir, "cert.pem");
+        var key = Path.Combine(_dpDir, "key.pem");
+        if (!File.Exists(cert))
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Sentinel test data protection", rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            File.WriteAllText(cert, created.ExportCertificatePem());
+            File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
+        }
+        return new Dictionary<string, string?>
+        {
+            ["WEB_SESSION_REVALIDATE_MINUTES"] = "5",
+            ["WEB_SESSION_HOURS"] = "2",
+            ["WEB_SESSION_IDLE_MINUTES"] = "60",
+            ["WEB_DATA_PROTECTION_CERT"] = cert,
+            ["WEB_DATA_PROTECTION_KEY"] = key,
+        };
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_dpDir, true);
+    }
 
     protected override void ConfigureBuilder(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(Clock);
 }
@@ -88,6 +112,20 @@ public sealed class SessionTests(SessionWebFixture fx) : IClassFixture<SessionWe
         using var after = await user.Http.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
         Assert.Contains("/account/signin", after.Headers.Location!.ToString());
+    }
+
+    [Fact]
+    public async Task With_a_certificate_configured_the_data_protection_keys_are_encrypted_at_rest_and_sessions_work()
+    {
+        using var user = await SignedInClient.SignInAsync(fx.BaseUrl, fx.Sim, WebFixture.Reader);
+        Assert.Equal(HttpStatusCode.OK, (await user.Http.GetAsync("/")).StatusCode);
+        var keys = await fx.ScalarAsync<string[]>("SELECT array_agg(xml) FROM web_data_protection_keys");
+        Assert.NotEmpty(keys);
+        Assert.All(keys, xml =>
+        {
+            Assert.Contains("EncryptedData", xml);
+            Assert.DoesNotContain("<value>", xml); // an unencrypted key ring element carries the key in <masterKey><value>
+        });
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -12,13 +13,20 @@ public static class GetDashboard
 {
     public sealed record Query(int TopN = 10) : IRequest<Result>;
 
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator() => RuleFor(q => q.TopN).InclusiveBetween(1, 100).WithMessage("top_n must be between 1 and 100");
+    }
+
     public sealed record EntityCount(string Entity, long Total, long Active, long Deleted, DateTimeOffset? LastSyncedAt);
     public sealed record DriveExposure(string DriveId, string? SiteId, string DriveName, string? SiteName, long AnonymousLinks,
         long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
     public sealed record SiteExposure(string SiteId, string? SiteName, long AnonymousLinks, long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
     public sealed record ScopeCount(string LinkScope, long PermissionCount);
     public sealed record JobHealth(Guid JobId, string JobType, string? Name, Guid RunId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
-    public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled);
+    public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled, long Partial);
+    /// <summary>Targets (drives, sites, …) the latest runs could not ingest, per type and reason; LastRunId is the newest run that reported one.</summary>
+    public sealed record NotIngested(string TargetType, string Reason, long Targets, int MaxConsecutiveFailures, Guid? LastRunId);
 
     /// <summary>
     /// Permission coverage: share of hierarchy roots scanned within permission_rescan_after_hours, and the ETA to full
@@ -43,6 +51,7 @@ public static class GetDashboard
         IReadOnlyList<ScopeCount> Scopes,
         IReadOnlyList<JobHealth> Jobs,
         IReadOnlyList<DayRuns> RunTrend,
+        IReadOnlyList<NotIngested> NotIngestedTargets,
         DateTimeOffset? LastSuccessfulIngestAt,
         DateTimeOffset? DataChangedAt,
         DateTimeOffset? LastRefreshedAt,
@@ -72,10 +81,14 @@ public static class GetDashboard
         SELECT d::date AS day,
                count(r.run_id) FILTER (WHERE r.status = 'success') AS success,
                count(r.run_id) FILTER (WHERE r.status = 'failed') AS failed,
-               count(r.run_id) FILTER (WHERE r.status = 'cancelled') AS cancelled
+               count(r.run_id) FILTER (WHERE r.status = 'cancelled') AS cancelled,
+               count(r.run_id) FILTER (WHERE r.status = 'partial') AS partial
           FROM generate_series((@Now AT TIME ZONE 'UTC')::date - 13, (@Now AT TIME ZONE 'UTC')::date, interval '1 day') AS d
           LEFT JOIN job_runs r ON r.started_at >= (d::date AT TIME ZONE 'UTC') AND r.started_at < ((d::date + 1) AT TIME ZONE 'UTC')
          GROUP BY d ORDER BY d;
+        SELECT target_type, reason, count(*) AS targets, max(consecutive_failures) AS max_consecutive_failures,
+               (array_agg(last_run_id ORDER BY last_failed_at DESC))[1] AS last_run_id
+          FROM ingest_target_failures GROUP BY target_type, reason ORDER BY count(*) DESC, target_type, reason;
         SELECT max(r.finished_at) FROM job_runs r JOIN jobs j ON j.job_id = r.job_id WHERE j.job_type = 'graph_ingest' AND r.status = 'success';
         SELECT max(last_updated_at) FROM table_update_log WHERE table_name LIKE 'msgraph\_%';
         SELECT min(last_refreshed_at) FROM mv_refresh_log WHERE mv_name = ANY(@Views);
@@ -98,6 +111,7 @@ public static class GetDashboard
         SELECT coalesce((SELECT max(last_refreshed_at) FROM mv_refresh_log), '-infinity')::text || '|' ||
                coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'job_runs'), '-infinity')::text || '|' ||
                coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'jobs'), '-infinity')::text || '|' ||
+               coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'ingest_target_failures'), '-infinity')::text || '|' ||
                (@Now AT TIME ZONE 'UTC')::date::text
         """;
 
@@ -127,6 +141,7 @@ public static class GetDashboard
             var scopes = (await grid.ReadAsync<ScopeCount>()).ToList();
             var jobs = (await grid.ReadAsync<JobHealth>()).ToList();
             var trend = (await grid.ReadAsync<DayRuns>()).ToList();
+            var notIngested = (await grid.ReadAsync<NotIngested>()).ToList();
             var lastIngest = await grid.ReadSingleAsync<DateTimeOffset?>();
             var changed = await grid.ReadSingleAsync<DateTimeOffset?>();
             var refreshed = await grid.ReadSingleAsync<DateTimeOffset?>();
@@ -140,7 +155,7 @@ public static class GetDashboard
                 : null;
             var coverage = new PermissionCoverage(roots, scanned, rescanHours, ruPerDay ?? PermissionCoverage.DefaultRuPerDay,
                 ruPerDay is null ? "default (smallest tier: 1,200,000 RU/day)" : "graph_ru_budget");
-            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, lastIngest, changed, refreshed, coverage);
+            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, notIngested, lastIngest, changed, refreshed, coverage);
         }
     }
 }

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Execution;
 
 /// <summary>
-/// Closes a run as success / failed / cancelled — a compare-and-set on the claim: only a run that is still
+/// Closes a run as success / partial / failed / cancelled — a compare-and-set on the claim: only a run that is still
 /// running and still owned by this worker changes. A stale worker (its run already closed as worker_lost, or
 /// cancelled on shutdown) gets Closed = false and changes nothing.
 /// </summary>
@@ -16,6 +17,18 @@ public static class CompleteRun
         : IExecutorRequest<Result>;
 
     public sealed record Result(Guid RunId, bool Closed, string Status);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.RunId).NotEmpty().WithMessage("run_id is required");
+            RuleFor(c => c.WorkerId).NotEmpty().WithMessage("worker_id is required");
+            RuleFor(c => c.Status).Must(s => s is "success" or "failed" or "cancelled").WithMessage("status must be success, failed or cancelled");
+            RuleFor(c => c.Error).NotEmpty().When(c => c.Status != "success").WithMessage("error is required unless the run succeeded");
+            RuleFor(c => c.Actor).NotNull();
+        }
+    }
 
     private const string Sql = """
         UPDATE job_runs
@@ -39,7 +52,7 @@ public static class CompleteRun
                 new { request.RunId, request.WorkerId, request.Status, request.Error, Summary = summary, Now = now }, tx, cancellationToken: ct));
             if (row is null) return new Result(request.RunId, false, request.Status);
 
-            var action = request.Status switch { "success" => "run.succeeded", "cancelled" => "run.cancelled", _ => "run.failed" };
+            var action = request.Status switch { "success" => "run.succeeded", "partial" => "run.partial", "cancelled" => "run.cancelled", _ => "run.failed" };
             await Audit.WriteAsync(connection, tx, now, request.Actor, action, "run", request.RunId.ToString(), new
             {
                 job_id = row.JobId,

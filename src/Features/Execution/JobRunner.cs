@@ -42,7 +42,7 @@ public sealed class JobRunner(IServiceScopeFactory scopes, TimeProvider clock, S
             var executor = scope.ServiceProvider.GetRequiredService<JobExecutorCatalog>().Resolve(scope.ServiceProvider, run.JobType, logger);
             var outcome = await executor.ExecuteAsync(new JobRunContext(run.RunId, run.JobId, run.Config, run.Actor, progress), jobCts.Token);
             summary = outcome.Summary;
-            (status, error) = ("success", null);
+            (status, error) = outcome.Partial is { } partial ? ("partial", Truncate(partial)) : ("success", null);
         }
         catch (OperationCanceledException) when (jobCts.IsCancellationRequested)
         {

@@ -30,6 +30,13 @@ public static class EntraAuth
 {
     public const string HttpClientName = "sentinel-entra";
     public const string ApiScope = "access_as_user";
+
+    /// <summary>
+    /// The Identity.Web registration app-only Graph tokens are acquired on (a JwtBearer web-API scheme with token
+    /// acquisition, as Identity.Web's daemon-in-ASP.NET-Core samples do). It never authenticates a request: no default,
+    /// no policy names it.
+    /// </summary>
+    public const string GraphAppScheme = "EntraGraphApp";
     public static readonly string[] OperatorRoles = ["Sentinel.Operator", "Sentinel.Admin"];
 
     public static bool IsConfigured(SentinelSettings s) => s is { EntraTenantId: not null, EntraClientId: not null, EntraClientSecret: not null };
@@ -108,6 +115,34 @@ public static class EntraAuth
         }, o => ConfigureIdentity(o, settings), scheme);
         return builder;
     }
+
+    /// <summary>
+    /// Token acquisition for app-only Graph tokens (<see cref="GraphAppScheme"/>): the ASP.NET Core registration, in both
+    /// hosts and in tests (TokenAcquirerFactory would make MSAL ask login.microsoftonline.com for instance discovery).
+    /// The token cache is in memory unless the host registered another one first (the web: PostgreSQL).
+    /// </summary>
+    public static void AddGraphAppTokenAcquisition(IServiceCollection services, SentinelSettings settings)
+    {
+        if (services.Any(s => s.ServiceType == typeof(GraphAppRegistered))) return;
+        services.AddSingleton<GraphAppRegistered>();
+        services.AddHttpContextAccessor();
+        // Identity.Web reads IConfiguration; plain containers (worker run-once, tests, benches) may not have one.
+        services.TryAddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(_ => new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        AddEntraHttp(services, settings);
+        // Before Identity.Web's registration: AddTokenAcquisition picks its ASP.NET Core host only when authentication is registered.
+        var builder = services.AddAuthentication();
+        builder.AddMicrosoftIdentityWebApi(o =>
+            {
+                o.BackchannelHttpHandler = TrustedHttp.CreateHandler(settings);
+                o.RequireHttpsMetadata = settings.EntraInstance.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+                o.TokenValidationParameters.ValidAudiences = settings.EntraClientId is { } id ? [id, $"api://{id}"] : ["(ENTRA_CLIENT_ID not set)"];
+            }, o => ConfigureIdentity(o, settings), GraphAppScheme)
+            .EnableTokenAcquisitionToCallDownstreamApi(_ => { })
+            .AddInMemoryTokenCaches();
+        if (IsConfigured(settings)) WarmUpOptionsAtStart<JwtBearerOptions>(services, GraphAppScheme);
+    }
+
+    private sealed class GraphAppRegistered;
 
     /// <summary>
     /// The app-specific rules Identity.Web leaves to the API: the token was issued to this app's client (azp in v2, appid in v1)

@@ -29,7 +29,7 @@ public static class MaintainPermissionRoots
         CREATE TEMP TABLE perm_touched_drives (drive_id text PRIMARY KEY) ON COMMIT DROP;
         WITH changed AS (
             UPDATE msgraph_drive_items SET has_unique_permissions = (is_root OR coalesce(raw ? 'shared', false) OR permissions_differ)
-            WHERE deleted_at IS NULL
+            WHERE deleted_at IS NULL AND NOT @ChangedOnly AND (@Since::timestamptz IS NULL OR synced_at >= @Since)
               AND has_unique_permissions IS DISTINCT FROM (is_root OR coalesce(raw ? 'shared', false) OR permissions_differ)
             RETURNING drive_id
         ), n AS (
@@ -118,13 +118,16 @@ public static class MaintainPermissionRoots
                 "SELECT maintained_at FROM permission_roots_state WHERE id = 1 FOR UPDATE", transaction: tx, cancellationToken: ct));
             // Items merged by a run that started before now are covered by the next maintenance too (idempotent).
             var watermark = request.ChangedOnly ? since : request.RunStartedAt ?? clock.GetUtcNow();
-            var unique = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UniqueSql, transaction: tx, cancellationToken: ct));
+            // Only rows the delta merged since the watermark can have a new facet (scans update the flag themselves).
+            var unique = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UniqueSql,
+                new { Since = since, request.ChangedOnly }, tx, cancellationToken: ct, commandTimeout: 0));
             var drives = await connection.ExecuteScalarAsync<int>(new CommandDefinition(TouchedSql,
-                new { Since = since, request.ChangedOnly, Extra = (request.ExtraDrives ?? []).ToArray() }, tx, cancellationToken: ct));
+                new { Since = since, request.ChangedOnly, Extra = (request.ExtraDrives ?? []).ToArray() }, tx, cancellationToken: ct, commandTimeout: 0));
             long roots = 0;
             if (drives > 0)
                 roots = await connection.ExecuteScalarAsync<long>(new CommandDefinition(RootsSql, transaction: tx, cancellationToken: ct, commandTimeout: 0));
-            await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(DirtySql, new { Watermark = watermark }, tx, cancellationToken: ct));
+            await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(DirtySql, new { Watermark = watermark }, tx,
+                cancellationToken: ct, commandTimeout: 0));
             var parents = await grid.ReadSingleAsync<long>();
             var cleaned = await grid.ReadSingleAsync<long>();
             await grid.DisposeAsync();

@@ -9,7 +9,7 @@ public sealed record RunView(
     Guid? ScheduleId, DateTimeOffset? ScheduledFor, string? WorkerId, DateTimeOffset? HeartbeatAt, DateTimeOffset? CancelRequestedAt,
     string? ActorOid, string? ActorUpn, string? ActorName, JsonElement Progress)
 {
-    public static readonly string[] Statuses = ["running", "success", "failed", "cancelled"];
+    public static readonly string[] Statuses = ["running", "success", "partial", "failed", "cancelled"];
     public static readonly string[] Triggers = ["schedule", "run_now", "cli"];
 
     /// <summary>The SELECT list (from job_runs r JOIN jobs j) that <see cref="Row"/> maps.</summary>
