@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -11,6 +12,15 @@ namespace Sentinel.Features.Changes;
 public static class GetReviewStatus
 {
     public sealed record Query(string? ReviewerOid, string? ReviewerUpn, int Top = 5) : IRequest<Result>;
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.Top).InclusiveBetween(0, 50).WithMessage("top must be between 0 and 50");
+            RuleFor(q => q.ReviewerUpn).MaximumLength(320).WithMessage("reviewer must be at most 320 characters");
+        }
+    }
 
     public sealed record Review(long UpToChangeId, DateTimeOffset ReviewedAt, string? ActorName);
 
@@ -43,7 +53,7 @@ public static class GetReviewStatus
                 started = await grid.ReadSingleOrDefaultAsync<DateTimeOffset?>();
                 (since, worsening) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CountSql, new { After = review?.UpToChangeId ?? 0 }, cancellationToken: ct));
             }
-            var riskiest = since == 0 ? [] : (await mediator.Send(new ListChanges.Query(AfterChangeId: review?.UpToChangeId ?? 0, Sort: "risk", Limit: Math.Clamp(request.Top, 1, 50)), ct)).Rows;
+            var riskiest = since == 0 || request.Top == 0 ? [] : (await mediator.Send(new ListChanges.Query(AfterChangeId: review?.UpToChangeId ?? 0, Sort: "risk", Limit: Math.Clamp(request.Top, 1, 50)), ct)).Rows;
             return new Result(review, since, worsening, newest, started, riskiest);
         }
     }

@@ -12,7 +12,7 @@ namespace Sentinel.Features.Posture;
 /// </summary>
 public static class GetIngestState
 {
-    public sealed record Query : IRequest<Result>;
+    public sealed record Query : IRequest<Result>, INoInput;
 
     public sealed record Result(bool EverSucceeded, RunView? Running)
     {

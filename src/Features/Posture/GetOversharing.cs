@@ -12,7 +12,7 @@ namespace Sentinel.Features.Posture;
 /// </summary>
 public static class GetOversharing
 {
-    public sealed record Query : IRequest<Result>;
+    public sealed record Query : IRequest<Result>, INoInput;
 
     public sealed record Entry(string Key, string? Label, string? SiteId, long Value);
 

@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -17,6 +18,11 @@ namespace Sentinel.Features.Posture;
 public static class RecordPostureChanges
 {
     public sealed record Command(Guid? RunId) : IExecutorRequest<Result>;
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.RunId).Must(id => id != Guid.Empty).WithMessage("run_id must be a run id (or none)");
+    }
 
     public sealed record Result(bool Baseline, long Facts, IReadOnlyDictionary<string, long> Changes, long Expired);
 
