@@ -68,6 +68,12 @@ var scenarios = new (string Name, string Path, double TargetP95)[]
     ("inventory: items of one drive (filtered)", "/inventory/items?drive_id=d-7&deleted=exclude", 150),
     ("inventory: search item names/paths", "/inventory/items?q=budget", 300),
     ("inventory: search, page 2 (keyset)", null!, 300),
+    ("inventory: permissions, riskiest first (default)", "/inventory/permissions", 150),
+    ("changes: newest first", "/changes", 1000),
+    ("changes: external, riskiest first", "/changes?external=true&sort=risk", 1000),
+    ("access by principal: member (groups + org-wide)", "/access?principal=u-7", 1000),
+    ("access by principal: guest", "/access?principal=u-20", 1000),
+    ("api: access by principal", "/api/access?principal=u-7", 1000),
 };
 // Page 2 of the search: follow the next-page link once.
 var first = await sessions[0].GetStringAsync("/inventory/items?q=budget");
@@ -144,8 +150,10 @@ static class Synthetic
         REFRESH MATERIALIZED VIEW mv_msgraph_inventory_summary;
         REFRESH MATERIALIZED VIEW mv_msgraph_sharing_posture_summary;
         REFRESH MATERIALIZED VIEW mv_latest_job_runs;
+        REFRESH MATERIALIZED VIEW mv_principal_reach;
+        REFRESH MATERIALIZED VIEW mv_posture_oversharing;
         INSERT INTO mv_refresh_log (mv_name, last_refreshed_at)
-        SELECT v, now() FROM unnest(ARRAY['mv_dashboard_posture','mv_dashboard_drive_exposure','mv_msgraph_inventory_summary','mv_msgraph_sharing_posture_summary','mv_latest_job_runs']) v
+        SELECT v, now() FROM unnest(ARRAY['mv_dashboard_posture','mv_dashboard_drive_exposure','mv_msgraph_inventory_summary','mv_msgraph_sharing_posture_summary','mv_latest_job_runs','mv_principal_reach','mv_posture_oversharing']) v
         ON CONFLICT (mv_name) DO UPDATE SET last_refreshed_at = EXCLUDED.last_refreshed_at;
         ANALYZE;
         """;
@@ -185,5 +193,23 @@ static class Synthetic
         INSERT INTO msgraph_drive_item_permission_grants (permission_id, item_id, principal_type, principal_id, principal_display_name, principal_email, is_external, synced_at)
         SELECT 'p-' || i, 'i-' || i, 'user', 'u-' || (1 + i % 10000), 'User ' || (1 + i % 10000), 'user' || (1 + i % 10000) || '@contoso.com', (1 + i % 10000) % 20 = 0, now()
           FROM generate_series(1, @Items) i WHERE i % 8 = 3 AND i % 4 = 0;
+        -- The permission model (010): items holding permissions and drive roots are hierarchy roots; everything else
+        -- inherits from its drive root, whose base grant goes to a group (site members), as SharePoint's site groups do.
+        UPDATE msgraph_drive_items SET has_unique_permissions = true, permission_root_id = id
+         WHERE is_root OR id IN (SELECT item_id FROM msgraph_drive_item_permissions);
+        UPDATE msgraph_drive_items SET permission_root_id = 'root-' || substring(drive_id FROM 3) WHERE permission_root_id IS NULL;
+        INSERT INTO msgraph_drive_item_permissions (permission_id, drive_id, item_id, roles, synced_at)
+        SELECT 'base-' || d, 'd-' || d, 'root-' || d, ARRAY['write'], now() FROM generate_series(1, 1000) d;
+        INSERT INTO msgraph_drive_item_permission_grants (permission_id, item_id, principal_type, principal_id, principal_display_name, synced_at)
+        SELECT 'base-' || d, 'root-' || d, 'group', 'g-' || (1 + d % 2000), 'Group ' || (1 + d % 2000), now() FROM generate_series(1, 1000) d;
+        -- A year of the posture change feed: 200 changes a day.
+        INSERT INTO posture_changes (run_id, recorded_at, kind, scope, risk, item_id, drive_id, site_id, item_name, item_path, principal_type, principal_id,
+                                     principal_name, is_external, after)
+        SELECT gen_random_uuid(), now() - (c % 73000) * interval '3 minutes' - interval '1 minute',
+               (ARRAY['link_created','grant_added','reach_gained','link_removed','member_added','inheritance_broken'])[1 + c % 6],
+               (ARRAY['anonymous','external','anyone','organization','internal','users'])[1 + c % 6], (c % 10)::smallint,
+               'i-' || (1 + c * 13 % @Items), 'd-' || (1 + c % 1000), 's-' || (1 + c % 500), 'Item ' || c, '/Folder/Item ' || c,
+               'user', 'u-' || (1 + c % 10000), 'User ' || (1 + c % 10000), c % 20 = 0, '{"scope":"anonymous","roles":["read"]}'::jsonb
+          FROM generate_series(1, 73000) c;
         """;
 }

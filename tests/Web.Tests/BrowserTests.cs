@@ -42,7 +42,7 @@ public sealed class BrowserTests(BrowserFixture fx)
     private async Task ShotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(fx.ScreenshotDir, name + ".png"), FullPage = true });
 
-    private async Task RunNowAndWaitForSuccessAsync(IPage page, Guid jobId)
+    private async Task RunNowAndWaitForSuccessAsync(IPage page, Guid jobId, float timeout = 120_000)
     {
         await page.GotoAsync(fx.BaseUrl + "/admin");
         await page.Locator($"tr[data-job-id=\"{jobId}\"] [data-testid=run-now]").ClickAsync();
@@ -56,7 +56,7 @@ public sealed class BrowserTests(BrowserFixture fx)
         Assert.NotEqual(Guid.Empty, runId);
         await page.GotoAsync($"{fx.BaseUrl}/runs/{runId}");
         // The detail page polls (htmx) while the run is running and shows the final status when it ends.
-        await Assertions.Expect(page.Locator("[data-testid=run-status]")).ToHaveAttributeAsync("data-status", "success", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("[data-testid=run-status]")).ToHaveAttributeAsync("data-status", "success", new() { Timeout = timeout });
     }
 
     [ChromiumFact]
@@ -215,13 +215,14 @@ public sealed class BrowserTests(BrowserFixture fx)
     {
         await using var s = await SignInAsync(WebFixture.Operator);
         var page = s.Page;
-        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId); // the baseline (or a no-op if another test ingested already)
+        // The baseline (or a no-op if another test ingested already). Shared 2-core machine: allow for a slow first ingest.
+        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId, 600_000);
         var before = await fx.ScalarAsync<long?>("SELECT max(change_id) FROM posture_changes") ?? 0;
         var shared = await fx.Sim.MutateAsync(2, seed: 41, kinds: ["shareAnyone"]);
         await fx.Sim.MutateAsync(6, seed: 42, kinds: ["addLink", "addGrant", "shareFolder", "removePermission", "breakInheritance"]);
         Assert.NotEmpty(shared);
-        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId);
-        await RunNowAndWaitForSuccessAsync(page, fx.RefreshJobId);
+        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId, 600_000);
+        await RunNowAndWaitForSuccessAsync(page, fx.RefreshJobId, 600_000);
         Assert.True(await fx.ScalarAsync<long>("SELECT count(*) FROM posture_changes WHERE change_id > @before", new { before }) > 0);
 
         // The dashboard: changes since my last review, riskiest first, and the oversharing cards.

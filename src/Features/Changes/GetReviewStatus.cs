@@ -17,9 +17,8 @@ public static class GetReviewStatus
     {
         public Validator()
         {
-            RuleFor(q => q.Top).InclusiveBetween(0, 100).WithMessage("top must be between 0 and 100 (0: counts only)");
-            RuleFor(q => q.ReviewerOid).MaximumLength(200).WithMessage("reviewer_oid must be at most 200 characters");
-            RuleFor(q => q.ReviewerUpn).MaximumLength(320).WithMessage("reviewer_upn must be at most 320 characters");
+            RuleFor(q => q.Top).InclusiveBetween(0, 50).WithMessage("top must be between 0 and 50");
+            RuleFor(q => q.ReviewerUpn).MaximumLength(320).WithMessage("reviewer must be at most 320 characters");
         }
     }
 
@@ -54,7 +53,7 @@ public static class GetReviewStatus
                 started = await grid.ReadSingleOrDefaultAsync<DateTimeOffset?>();
                 (since, worsening) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CountSql, new { After = review?.UpToChangeId ?? 0 }, cancellationToken: ct));
             }
-            var riskiest = since == 0 ? [] : (await mediator.Send(new ListChanges.Query(AfterChangeId: review?.UpToChangeId ?? 0, Sort: "risk", Limit: Math.Clamp(request.Top, 1, 50)), ct)).Rows;
+            var riskiest = since == 0 || request.Top == 0 ? [] : (await mediator.Send(new ListChanges.Query(AfterChangeId: review?.UpToChangeId ?? 0, Sort: "risk", Limit: Math.Clamp(request.Top, 1, 50)), ct)).Rows;
             return new Result(review, since, worsening, newest, started, riskiest);
         }
     }

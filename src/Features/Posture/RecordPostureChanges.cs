@@ -1,5 +1,5 @@
-using FluentValidation;
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -21,7 +21,7 @@ public static class RecordPostureChanges
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator() => RuleFor(c => c.RunId).Must(id => id != Guid.Empty).WithMessage("run_id must be a run id or absent");
+        public Validator() => RuleFor(c => c.RunId).Must(id => id != Guid.Empty).WithMessage("run_id must be a run id (or none)");
     }
 
     public sealed record Result(bool Baseline, long Facts, IReadOnlyDictionary<string, long> Changes, long Expired);

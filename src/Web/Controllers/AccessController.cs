@@ -25,7 +25,7 @@ public sealed class AccessController(IMediator mediator) : Controller
             var users = await mediator.Send(new ListUsers.Query(UserType: "Member", Deleted: DeletedFilter.Exclude, Sort: "reach", Descending: true, Limit: 8), ct);
             return View(new PageModel(null, null, null, guests, users));
         }
-        var query = new GetPrincipalAccess.Query(principal, string.IsNullOrWhiteSpace(site) ? null : site, string.IsNullOrWhiteSpace(cursor) ? null : cursor, 100);
+        var query = new GetPrincipalAccess.Query(principal, string.IsNullOrWhiteSpace(site) ? null : site, string.IsNullOrWhiteSpace(cursor) ? null : cursor, 50);
         if (format == "csv")
             return await CsvExport.StreamAsync(this, "access",
                 ["item_id", "drive_id", "site", "name", "path", "is_folder", "ways", "via_groups", "roles", "risk"],
