@@ -8,7 +8,9 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Sentinel.Features.Database;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Runs;
+using Sentinel.Features.Execution;
 
 // Scheduler benchmark. Not a test: figures go to bench/results/scheduler.md.
 //   latency     run-now → started_at through the real worker (`Sentinel.Worker serve`, SCHEDULER_POLL_SECONDS=30)

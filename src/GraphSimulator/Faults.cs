@@ -40,14 +40,40 @@ public sealed class FaultConfig
     public bool OneDriveErrorVariants { get; set; }
     /// <summary>Omit @microsoft.graph.sharedChanged when access was only removed (onedrive-api-docs#1248).</summary>
     public bool SharedChangedMissingOnRemoval { get; set; }
+    /// <summary>
+    /// Persistent per-target errors (while configured): every Graph request, top level or inside a $batch, whose path
+    /// contains <see cref="TargetError.Match"/> answers with that status and code — a OneDrive answering 403/404/400 for a
+    /// while, a locked (423) or vanished (404) site, a drive whose delta is refused.
+    /// </summary>
+    public List<TargetError> TargetErrors { get; set; } = [];
+    /// <summary>
+    /// Incremental drive delta rounds return changed items latest-first (children before their parents) and without
+    /// their parent chain — Graph does not order a round (driveItem delta: "only delete a folder locally if it is empty
+    /// after syncing all the changes"; the deltaExcludeParent header drops the parents).
+    /// </summary>
+    public bool DriveDeltaChildrenFirst { get; set; }
+    /// <summary>Overrides the drive delta page size (so one round's changes span several pages).</summary>
+    public int? DrivePageSize { get; set; }
 
     public FaultConfig Clone()
     {
         var c = (FaultConfig)MemberwiseClone();
         c.Script = [.. Script];
+        c.TargetErrors = [.. TargetErrors];
         return c;
     }
 }
+
+/// <summary>One persistent target error of <see cref="FaultConfig.TargetErrors"/>.</summary>
+public sealed class TargetError
+{
+    /// <summary>Case-insensitive substring of the request path (e.g. "/users/{id}/drive", "/sites/{id}/drives").</summary>
+    public string Match { get; set; } = "";
+    public int Status { get; set; } = 403;
+    public string Code { get; set; } = "accessDenied";
+    public string Message { get; set; } = "Access denied";
+}
+
 
 /// <summary>Counters behind GET /_sim/stats.</summary>
 public sealed class SimStats
@@ -209,6 +235,23 @@ internal sealed class FaultEngine(TimeProvider time)
             if ((r -= c.RateReset) < 0) return FaultKind.Reset;
             return FaultKind.None;
         }
+    }
+
+    /// <summary>The configured error for a request path, if any (<see cref="FaultConfig.TargetErrors"/>).</summary>
+    public TargetError? TargetErrorFor(string path)
+    {
+        lock (_gate)
+        {
+            foreach (var e in _config.TargetErrors)
+                if (e.Match.Length > 0 && path.Contains(e.Match, StringComparison.OrdinalIgnoreCase)) return e;
+            return null;
+        }
+    }
+
+    /// <summary>(children first, page size override) for drive delta rounds.</summary>
+    public (bool ChildrenFirst, int? PageSize) DriveDeltaShape()
+    {
+        lock (_gate) return (_config.DriveDeltaChildrenFirst, _config.DrivePageSize);
     }
 
     public bool InnerBatch429()

@@ -37,7 +37,7 @@ internal static class Generator
     public static Tenant Build(SimulatorOptions o)
     {
         var size = Size(o);
-        var t = new Tenant(o.Seed, o.TenantDomain);
+        var t = new Tenant(o.Seed, o.TenantDomain) { TenantId = o.TenantId };
         var rng = new Rng(Rng.Hash((ulong)o.Seed, 0x5EED));
 
         // ---- users ----
@@ -150,14 +150,22 @@ internal static class Generator
         if (budgets.Length > 0) budgets[0] += remaining - budgets.Sum();
         for (var d = 0; d < t.Drives.Count; d++) FillDrive(t, rng, d, budgets[d]);
 
-        // ---- unique permissions on a few percent of files ----
+        // ---- permission hierarchies: the site groups / OneDrive owner on every drive root (inherited by everything below),
+        //      a few folders shared (their subtree inherits the link), a few percent of files shared, some items with
+        //      unique but unshared permissions. Index order = parents first, so a copy sees its parent's final state.
+        for (var d = 0; d < t.Drives.Count; d++) AddBasePermissions(t, d);
         var shareRate = t.ItemCount < 5_000 ? 0.15 : 0.04;
+        var folderShareRate = t.ItemCount < 5_000 ? 0.10 : 0.03;
         for (var i = 0; i < t.ItemCount; i++)
         {
-            if (t.IsFolder(i) || t.IsDeleted(i) || t.ItemParent[i] < 0) continue;
-            if (!rng.Chance(shareRate)) continue;
-            var n = rng.Next(1, 4);
-            for (var k = 0; k < n; k++) AddRandomPermission(t, rng, i);
+            if (t.IsDeleted(i) || t.ItemParent[i] < 0) continue;
+            if (rng.Chance(t.IsFolder(i) ? folderShareRate : shareRate))
+            {
+                t.BreakInheritance(i);
+                var n = t.IsFolder(i) ? rng.Next(1, 3) : rng.Next(1, 4);
+                for (var k = 0; k < n; k++) AddRandomPermission(t, rng, i);
+            }
+            else if (rng.Chance(0.01)) t.BreakInheritance(i); // unique but unshared
         }
         return t;
     }
@@ -165,7 +173,7 @@ internal static class Generator
     private static string Ascii(string s) =>
         new(s.Normalize(System.Text.NormalizationForm.FormD).Where(c => c < 128 && (char.IsLetterOrDigit(c) || c == ' ')).ToArray());
 
-    private static int AddDrive(Tenant t, Rng rng, int site, int owner, string name, string type, string webUrl)
+    internal static int AddDrive(Tenant t, Rng rng, int site, int owner, string name, string type, string webUrl)
     {
         var d = new Drive { Index = t.Drives.Count, Site = site, Owner = owner, Name = name, DriveType = type, WebUrl = webUrl };
         var bytes = new byte[48];
@@ -208,18 +216,19 @@ internal static class Generator
             return liveUsers[0];
         }
         var kind = rng.Next(100);
+        var siteKey = t.SiteKey(t.ItemDrive[item]);
         if (kind < 25)
         {
             var u = PickUser(false);
             p.Roles = [rng.Chance(0.6) ? "read" : "write"];
-            p.GrantedTo = UserGrant(t, u);
+            p.GrantedTo = UserGrant(t, u, siteKey);
             p.Id = PermIdForLogin(t.DirectorySiteUserLogin(u));
         }
         else if (kind < 35)
         {
             var g = rng.Pick(t.Groups);
             p.Roles = [rng.Chance(0.5) ? "read" : "write"];
-            p.GrantedTo = new Grant { Type = "group", Id = g.Id.ToString(), DisplayName = g.DisplayName, Email = g.Mail, LoginName = $"c:0o.c|federateddirectoryclaimprovider|{g.Id}", SiteUserId = (10 + g.Index).ToString() };
+            p.GrantedTo = new Grant { Type = "group", Id = g.Id.ToString(), DisplayName = g.DisplayName, Email = g.Mail, LoginName = $"c:0o.c|federateddirectoryclaimprovider|{g.Id}", SiteUserId = Tenant.SiteUserId(siteKey, 500_000 + g.Index) };
             p.Id = PermIdForLogin(p.GrantedTo.LoginName!);
         }
         else if (kind < 45)
@@ -228,14 +237,14 @@ internal static class Generator
             var u = PickUser(true);
             var login = t.DirectorySiteUserLogin(u);
             p.Roles = ["read"];
-            p.GrantedTo = new Grant { Type = "siteUser", Id = (100 + u.Index).ToString(), DisplayName = u.DisplayName, Email = u.ExternalEmail, LoginName = login };
+            p.GrantedTo = new Grant { Type = "siteUser", Id = Tenant.SiteUserId(siteKey, u.Index), DisplayName = u.DisplayName, Email = u.ExternalEmail, LoginName = login };
             p.Id = PermIdForLogin(login);
         }
         else if (kind < 50)
         {
             var u = PickUser(true);
             p.Roles = ["write"];
-            p.GrantedTo = UserGrant(t, u);
+            p.GrantedTo = UserGrant(t, u, siteKey);
             p.Id = PermIdForLogin(t.DirectorySiteUserLogin(u));
         }
         else if (kind < 55)
@@ -243,6 +252,15 @@ internal static class Generator
             p.Roles = ["read"];
             p.InvitationEmail = $"partner{rng.Next(1000)}@{rng.Pick(ExternalDomains)}";
             p.Id = PermIdForLogin("invite|" + p.InvitationEmail + "|" + item);
+        }
+        else if (kind < 57)
+        {
+            // organisation-wide claims granted as a siteUser: "Everyone except external users" / "Everyone"
+            p.Roles = ["read"];
+            var everyone = rng.Chance(0.3);
+            var login = everyone ? "c:0(.s|true" : $"c:0-.f|rolemanager|spo-grid-all-users/{t.TenantId}";
+            p.GrantedTo = new Grant { Type = "siteUser", Id = everyone ? "7" : "6", DisplayName = everyone ? "Everyone" : "Everyone except external users", LoginName = login };
+            p.Id = PermIdForLogin(login);
         }
         else if (kind < 60)
         {
@@ -288,7 +306,7 @@ internal static class Generator
                 {
                     var guest = rng.Chance(0.3);
                     var u = PickUser(guest);
-                    var grant = UserGrant(t, u);
+                    var grant = UserGrant(t, u, siteKey);
                     if (seen.Add(grant.Type + grant.Id)) p.Identities.Add(grant);
                 }
                 if (rng.Chance(0.4)) p.Identities.Add(p.Identities[0]); // Graph repeats identities; truth deduplicates
@@ -302,11 +320,52 @@ internal static class Generator
         return p;
     }
 
-    public static Grant UserGrant(Tenant t, User u) => new()
+    public static Grant UserGrant(Tenant t, User u, int siteKey) => new()
     {
         Type = "user", Id = u.Id.ToString(), DisplayName = u.DisplayName, Email = u.Guest ? u.ExternalEmail : u.Mail ?? u.Upn,
-        LoginName = t.DirectorySiteUserLogin(u), SiteUserId = (100 + u.Index).ToString(),
+        LoginName = t.DirectorySiteUserLogin(u), SiteUserId = Tenant.SiteUserId(siteKey, u.Index),
     };
+
+    /// <summary>
+    /// What every item of a drive inherits unless it breaks inheritance: a library's site groups (Owners 3 / Visitors 4 /
+    /// Members 5, ids scoped to the site) and, on the root site's library, "Everyone except external users" (an
+    /// organisation-wide claim, which counts as exposure); a OneDrive's owner.
+    /// </summary>
+    public static void AddBasePermissions(Tenant t, int drive)
+    {
+        var d = t.Drives[drive];
+        var root = d.Root;
+        if (!t.PermissionsByItem.TryGetValue(root, out var list)) t.PermissionsByItem[root] = list = [];
+        var seq = ++t.Seq;
+        if (d.Site >= 0)
+        {
+            var site = t.Sites[d.Site];
+            foreach (var (role, id, name) in new[] { ("owner", "3", "Owners"), ("read", "4", "Visitors"), ("write", "5", "Members") })
+                list.Add(new Permission
+                {
+                    Id = id, Item = root, Roles = [role], Base = true, Seq = seq,
+                    GrantedTo = new Grant { Type = "siteGroup", Id = id, DisplayName = $"{site.Name} {name}", LoginName = $"{site.Name} {name}" },
+                });
+            if (site.Root)
+            {
+                var login = $"c:0-.f|rolemanager|spo-grid-all-users/{t.TenantId}";
+                list.Add(new Permission
+                {
+                    Id = PermIdForLogin(login), Item = root, Roles = ["read"], Seq = seq,
+                    GrantedTo = new Grant { Type = "siteUser", Id = "6", DisplayName = "Everyone except external users", LoginName = login },
+                });
+            }
+        }
+        else if (d.Owner >= 0)
+        {
+            var owner = t.Users[d.Owner];
+            list.Add(new Permission
+            {
+                Id = PermIdForLogin(t.DirectorySiteUserLogin(owner)), Item = root, Roles = ["owner"], Base = true, Seq = seq,
+                GrantedTo = UserGrant(t, owner, t.SiteKey(drive)),
+            });
+        }
+    }
 
     public static string PermIdForLogin(string login) => Jwt.B64(System.Text.Encoding.UTF8.GetBytes(login.Length > 60 ? login[..60] : login));
 

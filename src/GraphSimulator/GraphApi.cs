@@ -86,6 +86,7 @@ internal sealed class GraphApi(Simulator sim)
                 if (segs.Length == 2) { r.Endpoint = "sites/{id}"; r.Ru = 1; r.Run = (resp, w) => GetSite(resp, w, siteKey); return r; }
                 var sub = segs[2].ToLowerInvariant();
                 if (segs.Length == 3 && sub == "drives") { r.Endpoint = "sites/{id}/drives"; r.Ru = 2; r.Run = (resp, w) => SiteDrives(resp, w, siteKey); return r; }
+                if (segs.Length == 3 && sub == "sites") { r.Endpoint = "sites/{id}/sites"; r.Ru = 2; r.Run = (resp, w) => Subsites(resp, w, siteKey); return r; }
                 if (segs.Length == 3 && sub == "drive") { r.Endpoint = "sites/{id}/drive"; r.Ru = 1; r.Run = (resp, w) => SiteDefaultDrive(resp, w, siteKey); return r; }
                 if (segs.Length == 3 && sub == "permissions") { r.Endpoint = "sites/{id}/permissions"; r.Ru = 5; r.Run = (resp, w) => SitePermissions(resp, w, siteKey); return r; }
                 return Error(r, "sites/other", 400, "BadRequest", $"Resource not found for the segment '{segs[2]}'.");
@@ -422,7 +423,7 @@ internal sealed class GraphApi(Simulator sim)
         while (pos < T.Sites.Count && n < O.SitesPageSize)
         {
             var s = T.Sites[pos++];
-            if (s.Deleted) continue;
+            if (!T.SiteLive(s) || s.ParentSite >= 0) continue; // subsites come from /sites/{id}/sites
             WriteSite(w, s);
             n++;
         }
@@ -444,8 +445,21 @@ internal sealed class GraphApi(Simulator sim)
     private void GetSite(GraphResponse resp, Utf8JsonWriter w, string key)
     {
         var s = FindSite(key);
-        if (s is null || s.Deleted) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
         WriteSite(w, s, context: true);
+    }
+
+    /// <summary>GET /sites/{id}/sites: the direct subsites (webs) of a site.</summary>
+    private void Subsites(GraphResponse resp, Utf8JsonWriter w, string key)
+    {
+        var s = FindSite(key);
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        w.WriteStartObject();
+        w.WriteString("@odata.context", $"{G}/$metadata#sites('{s.Id}')/sites");
+        w.WriteStartArray("value");
+        foreach (var c in T.Sites) if (c.ParentSite == s.Index && T.SiteLive(c)) WriteSite(w, c);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private void WriteSite(Utf8JsonWriter w, Site s, bool context = false)
@@ -460,6 +474,7 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteString("webUrl", s.WebUrl);
         w.WriteString("displayName", s.Name);
         if (s.Root) { w.WriteStartObject("root"); w.WriteEndObject(); }
+        if (s.Personal) w.WriteBoolean("isPersonalSite", true);
         w.WriteStartObject("siteCollection");
         w.WriteString("hostname", T.SpHost);
         w.WriteEndObject();
@@ -469,7 +484,7 @@ internal sealed class GraphApi(Simulator sim)
     private void SiteDrives(GraphResponse resp, Utf8JsonWriter w, string key)
     {
         var s = FindSite(key);
-        if (s is null || s.Deleted) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
+        if (s is null || !T.SiteLive(s)) { WriteError(resp, w, 404, "itemNotFound", "Requested site could not be found"); return; }
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives");
         w.WriteStartArray("value");
@@ -656,15 +671,18 @@ internal sealed class GraphApi(Simulator sim)
         var pos = c.Pos;
         var written = 0;
         var emptyFirst = O.Quirks && pos == 0 && (c.Flags & Cursor.EmptyPageDone) == 0 && d.Index % 5 == 1;
+        var (childrenFirst, pageOverride) = sim.Faults.DriveDeltaShape();
+        childrenFirst &= !full;
         if (!emptyFirst)
         {
             var items = d.Items;
-            var pageSize = c.Sub > 0 ? c.Sub : O.PageSize;
+            var pageSize = c.Sub > 0 ? c.Sub : pageOverride is > 0 ? pageOverride.Value : O.PageSize;
             HashSet<int>? chainDone = null;
             Span<int> chain = stackalloc int[64];
             while (pos < items.Count && written < pageSize)
             {
-                var i = items[pos++];
+                // children first: latest-created first, so a child comes before its parent (the cursor position still counts up)
+                var i = childrenFirst ? items[items.Count - 1 - pos++] : items[pos++];
                 if (full)
                 {
                     WriteItem(w, i, false, 0, req.Prefer);
@@ -673,7 +691,7 @@ internal sealed class GraphApi(Simulator sim)
                     continue;
                 }
                 if (T.ItemSeq[i] <= c.Since) continue;
-                if (!T.IsDeleted(i))
+                if (!T.IsDeleted(i) && !childrenFirst)
                 {
                     // changed items come with their parent chain (root first)
                     chainDone ??= [];
@@ -811,15 +829,12 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteString(PCreated, created);
         w.WriteString(PModified, modified);
         w.WriteEndObject();
-        if (!folder && T.PermissionsByItem.TryGetValue(i, out var perms))
+        // Prefer: hierarchicalsharing → the `shared` facet only on roots of permission hierarchies (empty = unique but
+        // unshared); items without it inherit from their parent. sharedChanged only on files (msgraph-sdk-java#2548) and
+        // sometimes missing when access was removed (onedrive-api-docs#1248): deterministic per (seed, item, change).
+        if (T.IsPermissionRoot(i))
         {
-            string? scope = null;
-            foreach (var p in perms)
-            {
-                if (p.Deleted) continue;
-                var s = p.LinkScope == "anonymous" ? "anonymous" : p.LinkScope == "organization" ? "organization" : "users";
-                if (scope is null || s == "anonymous" || (s == "organization" && scope == "users")) scope = s;
-            }
+            var scope = T.SharedScope(i);
             if (scope is not null)
             {
                 w.WriteStartObject(PShared);
@@ -831,15 +846,21 @@ internal sealed class GraphApi(Simulator sim)
                 w.WriteStartObject(PShared); // unique but unshared
                 w.WriteEndObject();
             }
-            if (since > 0 && T.PermSeq.TryGetValue(i, out var ps) && ps > since
-                && PreferHas(prefer, "deltashowsharingchanges") && PreferHas(prefer, "deltashowremovedasdeleted") && PreferHas(prefer, "deltatraversepermissiongaps")
-                && !(sim.Faults.Config.SharedChangedMissingOnRemoval && T.PermRemovalOnly.TryGetValue(i, out var ro) && ro))
-            {
-                w.WriteString(PSharedChanged, "True");
-            }
+        }
+        if (!folder && since > 0 && T.PermSeq.TryGetValue(i, out var ps) && ps > since
+            && PreferHas(prefer, "deltashowsharingchanges") && PreferHas(prefer, "deltashowremovedasdeleted") && PreferHas(prefer, "deltatraversepermissiongaps")
+            && !RemovalAnnotationMissing(i, ps))
+        {
+            w.WriteString(PSharedChanged, "True");
         }
         w.WriteEndObject();
     }
+
+    /// <summary>onedrive-api-docs#1248: the annotation may be missing when access was removed — for one removal in four
+    /// (deterministic from seed, item and change), or for every removal with the fault switch on.</summary>
+    private bool RemovalAnnotationMissing(int i, long permSeq) =>
+        T.PermRemovalOnly.TryGetValue(i, out var removal) && removal
+        && (sim.Faults.Config.SharedChangedMissingOnRemoval || (Rng.Hash((ulong)T.Seed * 131 + (ulong)i, (ulong)permSeq) & 3) == 0);
 
     private static void WriteActor(Utf8JsonWriter w, JsonEncodedText name, User actor)
     {
@@ -875,16 +896,20 @@ internal sealed class GraphApi(Simulator sim)
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives('{d.Id}')/items('{T.ItemId(i)}')/permissions");
         w.WriteStartArray("value");
-        if (T.PermissionsByItem.TryGetValue(i, out var perms))
-            foreach (var p in perms) if (!p.Deleted) WritePermission(w, p, d, i);
+        // Effective permissions: the item's hierarchy root's (driveitem-list-permissions). Inherited entries carry no
+        // usable inheritedFrom in SharePoint (absent or {}: microsoft-graph-devx-api#223, onedrive-api-docs#1261).
+        var root = T.PermissionRoot(i);
+        var emptyInheritedFrom = root != i && (Rng.Hash((ulong)T.Seed, (ulong)i * 17 + 3) & 1) == 0;
+        foreach (var p in T.LivePermissions(root)) WritePermission(w, p, d, i, emptyInheritedFrom);
         w.WriteEndArray();
         w.WriteEndObject();
     }
 
-    private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item)
+    private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item, bool emptyInheritedFrom = false)
     {
         w.WriteStartObject();
         w.WriteString("id", p.Id);
+        if (emptyInheritedFrom) { w.WriteStartObject("inheritedFrom"); w.WriteEndObject(); }
         w.WriteStartArray("roles");
         foreach (var r in p.Roles) w.WriteStringValue(r);
         w.WriteEndArray();

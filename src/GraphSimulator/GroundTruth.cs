@@ -71,7 +71,7 @@ internal static class GroundTruth
             w.WriteString("id", s.Id);
             w.WriteString("name", s.Name);
             w.WriteString("webUrl", s.WebUrl);
-            w.WriteBoolean("deleted", s.Deleted);
+            w.WriteBoolean("deleted", !t.SiteLive(s));
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -100,6 +100,13 @@ internal static class GroundTruth
             w.WriteString("path", t.ItemPath(i));
             w.WriteBoolean("isFolder", t.IsFolder(i));
             w.WriteBoolean("deleted", t.IsDeleted(i) || t.Drives[t.ItemDrive[i]].Deleted); // a deleted drive takes its items with it
+            // The permission model: the hierarchy root the item takes its permissions from, and its effective permissions.
+            var root = t.PermissionRoot(i);
+            w.WriteString("permissionRootId", t.ItemId(root));
+            w.WriteBoolean("hasUniquePermissions", root == i);
+            w.WriteStartArray("effectivePermissionIds");
+            foreach (var id in t.LivePermissions(root).Select(p => p.Id).Distinct().Order(StringComparer.Ordinal)) w.WriteStringValue(id);
+            w.WriteEndArray();
             w.WriteEndObject();
             await Tick();
         }
@@ -134,14 +141,16 @@ internal static class GroundTruth
         // "0001-01-01T00:00:00Z" is Graph's "no expiry": the truth reports null
         if (p.Expiration is null || p.Expiration.StartsWith("0001-01-01", StringComparison.Ordinal)) w.WriteNull("expirationDateTime");
         else w.WriteString("expirationDateTime", p.Expiration);
-        w.WriteBoolean("deleted", p.Deleted || t.IsDeleted(item) || t.Drives[t.ItemDrive[item]].Deleted);
+        // Only roots of permission hierarchies own permissions (a root whose inheritance was restored lost them).
+        w.WriteBoolean("deleted", p.Deleted || t.IsDeleted(item) || t.Drives[t.ItemDrive[item]].Deleted || !t.IsPermissionRoot(item));
+        if (p.Base) w.WriteBoolean("base", true);
         w.WriteStartArray("grants");
         var seen = new HashSet<string>();
         IEnumerable<Grant> all = p.GrantedTo is null ? p.Identities : p.Identities.Prepend(p.GrantedTo);
         foreach (var g in all)
         {
             if (!seen.Add(g.Type + "|" + g.Id)) continue;
-            WriteGrant(w, g.Type, g.Id, g.DisplayName, g.Email, g.IsExternal);
+            WriteGrant(w, g.Type, g.Id, g.DisplayName, g.Email, g.IsExternal, g.IsOrgWide);
         }
         if (p.GrantedTo is null && p.Identities.Count == 0 && p.InvitationEmail is not null)
             WriteGrant(w, "invitation", p.InvitationEmail, null, p.InvitationEmail, true);
@@ -149,9 +158,10 @@ internal static class GroundTruth
         w.WriteEndObject();
     }
 
-    private static void WriteGrant(Utf8JsonWriter w, string type, string id, string? name, string? email, bool external)
+    private static void WriteGrant(Utf8JsonWriter w, string type, string id, string? name, string? email, bool external, bool orgWide = false)
     {
         w.WriteStartObject();
+        if (orgWide) w.WriteBoolean("isOrgWide", true);
         w.WriteString("principalType", type);
         w.WriteString("principalId", id);
         if (name is null) w.WriteNull("displayName"); else w.WriteString("displayName", name);

@@ -12,18 +12,26 @@ internal static class Mutations
     private static readonly (string Kind, int Weight)[] Kinds =
     [
         ("createFile", 20), ("createFolder", 5), ("renameItem", 10), ("moveItem", 8), ("deleteItem", 8),
-        ("addLink", 8), ("addGrant", 8), ("removePermission", 6),
+        ("addLink", 8), ("addGrant", 8), ("removePermission", 6), ("shareFolder", 4), ("breakInheritance", 2), ("restoreInheritance", 3),
         ("addUser", 3), ("disableUser", 2), ("deleteUser", 2), ("addMembership", 6), ("removeMembership", 5), ("renameGroup", 2),
     ];
 
     /// <summary>Only applied when asked for by name (kinds filter): adding them to the default mix would change every seed's stream.</summary>
-    private static readonly (string Kind, int Weight)[] OptInKinds = [("createGroup", 2), ("deleteGroup", 1)];
+    private static readonly (string Kind, int Weight)[] OptInKinds =
+    [
+        ("createGroup", 2), ("deleteGroup", 1), ("shareAnyone", 1), ("unshareAnyone", 1),
+        // the real-tenant shapes of issue 11 (docs/simulator.md cites where each comes from)
+        ("createPersonalSites", 1), ("createSubsite", 1), ("restoreUser", 1), ("moveOutAndDeleteFolder", 1), ("renameFolderAndEditGrandchild", 1),
+    ];
 
     public static IReadOnlyList<string> KindNames => Kinds.Concat(OptInKinds).Select(k => k.Kind).ToArray();
 
-    public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds)
+    public static List<MutationRecord> Apply(Simulator sim, int count, int? seed, string[]? kinds, string? target = null)
     {
         var t = sim.Tenant;
+        var targetItem = -1;
+        if (target is not null && ((targetItem = t.ParseItemId(target)) < 0 || t.IsDeleted(targetItem)))
+            throw new ArgumentException($"target '{target}' is not a live drive item");
         var call = Interlocked.Increment(ref sim.MutationCounter);
         var rng = new Rng(Rng.Hash((ulong)t.Seed * 31 + 7, seed is null ? 0x10000UL + (ulong)call : (ulong)(uint)seed.Value));
         var table = kinds is { Length: > 0 } ? Kinds.Concat(OptInKinds).Where(k => kinds.Contains(k.Kind, StringComparer.OrdinalIgnoreCase)).ToArray() : Kinds;
@@ -35,7 +43,7 @@ internal static class Mutations
             var roll = rng.Next(total);
             var kind = table[0].Kind;
             foreach (var (k, wgt) in table) { if (roll < wgt) { kind = k; break; } roll -= wgt; }
-            var rec = ApplyOne(t, rng, kind);
+            var rec = ApplyOne(t, rng, kind, targetItem);
             if (rec is not null) applied.Add(rec);
         }
         t.FolderUrlCache.Clear();
@@ -77,8 +85,9 @@ internal static class Mutations
         return null;
     }
 
-    private static MutationRecord? ApplyOne(Tenant t, Rng rng, string kind)
+    private static MutationRecord? ApplyOne(Tenant t, Rng rng, string kind, int target = -1)
     {
+        int Pick(bool? folder) => target >= 0 ? target : RandomLiveItem(t, rng, folder);
         switch (kind)
         {
             case "createFile" or "createFolder":
@@ -105,11 +114,11 @@ internal static class Mutations
             {
                 var i = RandomLiveItem(t, rng, folder: null);
                 if (i < 0) return null;
-                var target = RandomFolderInDrive(t, rng, t.ItemDrive[i]);
-                if (target == t.ItemParent[i] || t.IsAncestorOrSelf(i, target)) return null;
+                var to = RandomFolderInDrive(t, rng, t.ItemDrive[i]);
+                if (to == t.ItemParent[i] || t.IsAncestorOrSelf(i, to)) return null;
                 t.ChildCount[t.ItemParent[i]]--;
-                t.ItemParent[i] = target;
-                t.ChildCount[target]++;
+                t.ItemParent[i] = to;
+                t.ChildCount[to]++;
                 t.ItemSeq[i] = ++t.Seq;
                 return new(kind, t.ItemId(i), t.ItemPath(i));
             }
@@ -121,10 +130,13 @@ internal static class Mutations
                 DeleteSubtree(t, i);
                 return new(kind, t.ItemId(i), path);
             }
-            case "addLink" or "addGrant":
+            case "addLink" or "addGrant" or "shareFolder":
             {
-                var i = RandomLiveItem(t, rng, folder: false);
-                if (i < 0) return null;
+                var i = Pick(folder: kind == "shareFolder" ? true : target >= 0 ? null : false);
+                if (i < 0 || t.ItemParent[i] < 0) return null;
+                // Sharing an item breaks its inheritance: it gets a copy of its parent's permissions plus the new one.
+                t.BreakInheritance(i);
+                if (kind == "shareFolder") kind = rng.Chance(0.7) ? "addLink" : "addGrant";
                 Permission p;
                 var tries = 0;
                 do { p = Generator.AddRandomPermission(t, rng, i); }
@@ -135,15 +147,64 @@ internal static class Mutations
             }
             case "removePermission":
             {
-                var withPerms = t.PermissionsByItem.Where(kv => !t.IsDeleted(kv.Key) && kv.Value.Any(p => !p.Deleted)).Select(kv => kv.Key).ToList();
+                // a sharing link or grant removed from a hierarchy root (files and folders; the base site groups stay)
+                var withPerms = t.PermissionsByItem.Where(kv => (target < 0 || kv.Key == target) && !t.IsDeleted(kv.Key) && !t.Drives[t.ItemDrive[kv.Key]].Deleted && t.IsPermissionRoot(kv.Key)
+                        && kv.Value.Any(p => !p.Deleted && !p.Base))
+                    .Select(kv => kv.Key).Order().ToList();
                 if (withPerms.Count == 0) return null;
                 var i = withPerms[rng.Next(withPerms.Count)];
-                var live = t.PermissionsByItem[i].Where(p => !p.Deleted).ToList();
+                var live = t.PermissionsByItem[i].Where(p => !p.Deleted && !p.Base).ToList();
                 var p = live[rng.Next(live.Count)];
                 p.Deleted = true;
                 p.Seq = t.PermSeq[i] = t.ItemSeq[i] = ++t.Seq;
                 t.PermRemovalOnly[i] = true;
                 return new(kind, t.ItemId(i), p.Id);
+            }
+            case "breakInheritance":
+            {
+                var i = Pick(folder: rng.Chance(0.5));
+                if (i < 0 || !t.BreakInheritance(i)) return null;
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = false;
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "restoreInheritance":
+            {
+                var roots = t.UniqueRoots.Where(r => (target < 0 || r == target) && !t.IsDeleted(r) && !t.Drives[t.ItemDrive[r]].Deleted).Order().ToList();
+                if (roots.Count == 0) return null;
+                var i = roots[rng.Next(roots.Count)];
+                t.RestoreInheritance(i);
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = true;
+                return new(kind, t.ItemId(i), t.ItemPath(i));
+            }
+            case "shareAnyone":
+            {
+                // an anyone (anonymous) view link on an item (a folder's link is inherited by everything below it)
+                var i = Pick(folder: true);
+                if (i < 0 || t.ItemParent[i] < 0) return null;
+                t.BreakInheritance(i);
+                var p = new Permission
+                {
+                    Id = rng.NextGuid().ToString(), Item = i, Roles = ["read"], LinkType = "view", LinkScope = "anonymous", Seq = ++t.Seq,
+                    ShareId = "s!" + Jwt.B64(BitConverter.GetBytes(rng.NextU64())), Expiration = null,
+                };
+                t.PermissionsByItem[i].Add(p);
+                t.PermSeq[i] = t.ItemSeq[i] = t.Seq;
+                t.PermRemovalOnly[i] = false;
+                return new(kind, t.ItemId(i), p.Id);
+            }
+            case "unshareAnyone":
+            {
+                var i = Pick(folder: true);
+                if (i < 0 || !t.IsPermissionRoot(i)) return null;
+                var links = t.LivePermissions(i).Where(p => p.LinkScope == "anonymous").ToList();
+                if (links.Count == 0) return null;
+                var seq = ++t.Seq;
+                foreach (var p in links) { p.Deleted = true; p.Seq = seq; }
+                t.PermSeq[i] = t.ItemSeq[i] = seq;
+                t.PermRemovalOnly[i] = true;
+                return new(kind, t.ItemId(i), string.Join(",", links.Select(p => p.Id)));
             }
             case "addUser":
             {
@@ -165,6 +226,7 @@ internal static class Mutations
                     t.DriveById[d.Id] = d.Index;
                     d.Root = t.AddItem(d.Index, -1, true, null);
                     u.Drive = d.Index;
+                    Generator.AddBasePermissions(t, d.Index);
                 }
                 if (t.Groups.Count > 0 && !t.Groups[0].Deleted) Generator.AddMembership(t, 0, idx, false);
                 return new(kind, u.Id.ToString(), u.Upn);
@@ -242,6 +304,101 @@ internal static class Mutations
                     else if (m.MemberIsGroup && m.Member == g.Index) { m.Deleted = true; m.Seq = t.Groups[m.Group].Seq = ++t.Seq; }
                 }
                 return new(kind, g.Id.ToString(), g.DisplayName);
+            }
+            case "createPersonalSites":
+            {
+                // getAllSites lists every OneDrive's personal site too; its one library is the owner's OneDrive.
+                var made = 0;
+                foreach (var d in t.Drives.ToList())
+                {
+                    if (d.Owner < 0 || t.Sites.Any(s => s.PersonalDrive == d.Index)) continue;
+                    var owner = t.Users[d.Owner];
+                    var site = new Site
+                    {
+                        Index = t.Sites.Count, CollectionId = rng.NextGuid(), WebId = rng.NextGuid(), Personal = true, PersonalDrive = d.Index,
+                        Name = owner.DisplayName, Description = "", WebUrl = d.WebUrl.EndsWith("/Documents", StringComparison.Ordinal) ? d.WebUrl[..^"/Documents".Length] : d.WebUrl,
+                    };
+                    site.Id = $"{t.MyHost},{site.CollectionId},{site.WebId}";
+                    site.Seq = ++t.Seq;
+                    site.Drives.Add(d.Index);
+                    t.Sites.Add(site);
+                    t.SiteById[site.Id] = site.Index;
+                    made++;
+                }
+                return made == 0 ? null : new(kind, t.MyHost, $"{made} personal sites");
+            }
+            case "createSubsite":
+            {
+                var parents = t.Sites.Where(s => !s.Personal && t.SiteLive(s)).ToList();
+                if (parents.Count == 0) return null;
+                var parent = parents[rng.Next(parents.Count)];
+                var n = t.Sites.Count;
+                var site = new Site
+                {
+                    Index = n, CollectionId = parent.CollectionId, WebId = rng.NextGuid(), ParentSite = parent.Index,
+                    Name = $"Project {n}", Description = $"Project {n} subsite", WebUrl = $"{parent.WebUrl}/project{n}",
+                };
+                site.Id = $"{t.SpHost},{site.CollectionId},{site.WebId}";
+                site.Seq = ++t.Seq;
+                t.Sites.Add(site);
+                t.SiteById[site.Id] = n;
+                var drive = Generator.AddDrive(t, rng, n, -1, "Documents", "documentLibrary", site.WebUrl + "/Shared%20Documents");
+                var folder = t.AddItem(drive, t.Drives[drive].Root, true, "Plans");
+                t.AddItem(drive, folder, false, "Plan.docx");
+                t.AddItem(drive, t.Drives[drive].Root, false, "Budget.xlsx");
+                return new(kind, site.Id, site.WebUrl);
+            }
+            case "restoreUser":
+            {
+                // A soft-deleted user restored from the recycle bin (within 30 days) gets its OneDrive back, content unchanged.
+                var u = RandomUser(t, rng, x => x.Deleted && !x.HardDeleted);
+                if (u is null) return null;
+                u.Deleted = false;
+                u.Seq = ++t.Seq;
+                if (u.Drive >= 0) { t.Drives[u.Drive].Deleted = false; t.Drives[u.Drive].Seq = t.Seq; }
+                return new(kind, u.Id.ToString(), u.Upn);
+            }
+            case "moveOutAndDeleteFolder":
+            {
+                // A subfolder with content moves out of a folder, then the folder is deleted: one round carries the folder's
+                // deletion and the subfolder's move, in whatever order and page.
+                var start = rng.Next(Math.Max(1, t.ItemCount));
+                for (var k = 0; k < t.ItemCount; k++)
+                {
+                    var c = (start + k) % t.ItemCount;
+                    if (!t.IsFolder(c) || t.IsDeleted(c) || t.ChildCount[c] == 0 || t.Drives[t.ItemDrive[c]].Deleted) continue;
+                    var f = t.ItemParent[c];
+                    if (f < 0 || t.ItemParent[f] < 0 || t.IsDeleted(f)) continue;
+                    var outside = t.ItemParent[f];
+                    t.ChildCount[f]--;
+                    t.ItemParent[c] = outside;
+                    t.ChildCount[outside]++;
+                    t.ItemSeq[c] = ++t.Seq;
+                    var path = t.ItemPath(f);
+                    DeleteSubtree(t, f);
+                    return new(kind, t.ItemId(f), $"{t.ItemPath(c)} moved out of {path}, then {path} deleted");
+                }
+                return null;
+            }
+            case "renameFolderAndEditGrandchild":
+            {
+                // A folder is renamed and, in the same round, a file two levels below it changes (its parent does not).
+                var start = rng.Next(Math.Max(1, t.ItemCount));
+                for (var k = 0; k < t.ItemCount; k++)
+                {
+                    var g = (start + k) % t.ItemCount;
+                    if (t.IsFolder(g) || t.IsDeleted(g) || t.Drives[t.ItemDrive[g]].Deleted) continue;
+                    var x = t.ItemParent[g];
+                    if (x < 0 || t.ItemParent[x] < 0) continue;
+                    var f = t.ItemParent[x];
+                    if (t.ItemParent[f] < 0) continue;
+                    var old = t.ItemPath(g);
+                    t.NameOverrides[f] = $"{t.ItemName(f)} {rng.Next(1000, 9999)}";
+                    t.ItemSeq[f] = ++t.Seq;
+                    t.ItemSeq[g] = ++t.Seq;
+                    return new(kind, t.ItemId(g), $"{old} -> {t.ItemPath(g)}");
+                }
+                return null;
             }
             case "renameGroup":
             {

@@ -126,6 +126,11 @@ internal sealed class Simulator
             resp.Headers.Add(new("RateLimit-Reset", rl.Reset.ToString()));
         }
         if (charge.Throttled && kind == FaultKind.None) return (Throttle(resp, 429, Faults.IssueRetryAfter(seconds: charge.RetryAfter), "activityLimitReached", "The request has been throttled"), false);
+        if (Faults.TargetErrorFor(req.Path) is { } targetError)
+        {
+            Count("target-error");
+            return (Simple(resp, targetError.Status, targetError.Code, targetError.Message), false);
+        }
         if (top)
         {
             var latency = Faults.LatencyMs() + (kind == FaultKind.Slow ? 2000 : 0);

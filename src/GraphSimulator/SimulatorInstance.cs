@@ -85,13 +85,14 @@ public sealed class SimulatorInstance : IAsyncDisposable
     }
 
     // ---------------------------------------------------------------- in-process API (same data as /_sim)
-    public async Task<IReadOnlyList<MutationRecord>> MutateAsync(int count, int? seed = null, string[]? kinds = null, CancellationToken ct = default)
+    public async Task<IReadOnlyList<MutationRecord>> MutateAsync(int count, int? seed = null, string[]? kinds = null, CancellationToken ct = default,
+        string? target = null)
     {
         await _sim.MutationGate.WaitAsync(ct);
         try
         {
             _sim.Lock.EnterWriteLock();
-            try { return Mutations.Apply(_sim, count, seed, kinds); }
+            try { return Mutations.Apply(_sim, count, seed, kinds, target); }
             finally { _sim.Lock.ExitWriteLock(); }
         }
         finally { _sim.MutationGate.Release(); }
@@ -200,7 +201,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
             if (body.Count is < 0 or > 1_000_000) return Results.BadRequest(new { error = "count must be between 0 and 1000000" });
             try
             {
-                var applied = await MutateAsync(body.Count ?? 10, body.Seed, body.Kinds);
+                var applied = await MutateAsync(body.Count ?? 10, body.Seed, body.Kinds, c.RequestAborted, body.Target);
                 return Results.Json(new { applied = applied.Count, sequence = sim.Tenant.Seq, mutations = applied }, CamelJson);
             }
             catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
@@ -259,6 +260,8 @@ public sealed class SimulatorInstance : IAsyncDisposable
         public int? Count { get; set; }
         public int? Seed { get; set; }
         public string[]? Kinds { get; set; }
+        /// <summary>Apply the (permission) mutations to this drive item instead of a random one.</summary>
+        public string? Target { get; set; }
     }
 
     public async ValueTask DisposeAsync()

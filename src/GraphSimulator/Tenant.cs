@@ -49,6 +49,11 @@ internal sealed class Site
     private System.Text.Json.JsonEncodedText? _idJson;
     public System.Text.Json.JsonEncodedText IdJson => _idJson ??= System.Text.Json.JsonEncodedText.Encode(Id);
     public bool Root, Deleted;
+    /// <summary>A OneDrive's personal site (listed by getAllSites, isPersonalSite): its one drive is <see cref="PersonalDrive"/>.</summary>
+    public bool Personal;
+    public int PersonalDrive = -1;
+    /// <summary>The site this one is a subsite (web) of; -1 for a site collection (the only kind getAllSites lists).</summary>
+    public int ParentSite = -1;
     public long Seq;
     public readonly List<int> Drives = [];
 }
@@ -78,6 +83,9 @@ internal sealed class Grant
     public string? LoginName;
     /// <summary>Also emit a siteUser facet next to the user/group facet (what SharePoint does).</summary>
     public string? SiteUserId;
+    /// <summary>"Everyone except external users" / "Everyone" claims (organisation-wide).</summary>
+    public bool IsOrgWide => LoginName is not null && (LoginName.StartsWith("c:0-.f|rolemanager|spo-grid-all-users", StringComparison.OrdinalIgnoreCase)
+        || LoginName.Equals("c:0(.s|true", StringComparison.OrdinalIgnoreCase));
     public bool IsExternal => Type == "invitation" || (LoginName?.Contains("#ext#", StringComparison.OrdinalIgnoreCase) ?? false)
         || (LoginName?.Contains("urn:spo:guest", StringComparison.OrdinalIgnoreCase) ?? false);
 }
@@ -91,6 +99,18 @@ internal sealed class Permission
     /// <summary>Exactly as Graph returns it ("0001-01-01T00:00:00Z" = no expiry, which the truth reports as null).</summary>
     public string? Expiration;
     public bool PreventsDownload, HasPassword, Deleted;
+    /// <summary>A base permission of the hierarchy (the site's Owners/Members/Visitors groups, a OneDrive's owner): not "sharing".</summary>
+    public bool Base;
+    /// <summary>The permission this one was copied from when inheritance was broken (same id), or null.</summary>
+    public Permission? CopiedFrom;
+
+    /// <summary>A copy for an item that breaks inheritance: SharePoint copies the parent's role assignments (same ids).</summary>
+    public Permission CopyFor(int item, long seq) => new()
+    {
+        Id = Id, Item = item, Roles = Roles, LinkType = LinkType, LinkScope = LinkScope, ShareId = ShareId, Expiration = Expiration,
+        PreventsDownload = PreventsDownload, HasPassword = HasPassword, Base = Base, GrantedTo = GrantedTo, Identities = Identities,
+        InvitationEmail = InvitationEmail, Seq = seq, CopiedFrom = this,
+    };
     /// <summary>grantedToV2 (direct grants) — null for links.</summary>
     public Grant? GrantedTo;
     /// <summary>grantedToIdentitiesV2 (links shared with specific people).</summary>
@@ -384,6 +404,10 @@ internal sealed class Tenant
         return new Guid((int)h, (short)(h >> 32), (short)(h >> 48), BitConverter.GetBytes(l)).ToString().ToUpperInvariant();
     }
 
+    /// <summary>A site answers: not deleted, and a personal site only while its OneDrive exists.</summary>
+    public bool SiteLive(Site s) => !s.Deleted && !(s.Personal && s.PersonalDrive >= 0 && Drives[s.PersonalDrive].Deleted)
+        && (s.ParentSite < 0 || SiteLive(Sites[s.ParentSite]));
+
     public bool IsAncestorOrSelf(int ancestor, int item)
     {
         for (var c = item; c >= 0; c = ItemParent[c]) if (c == ancestor) return true;
@@ -392,6 +416,67 @@ internal sealed class Tenant
 
     public IEnumerable<Permission> LivePermissions(int item) =>
         PermissionsByItem.TryGetValue(item, out var l) ? l.Where(p => !p.Deleted) : [];
+
+    // ---- SharePoint's permission inheritance (docs/simulator.md "Permission model") ----
+    /// <summary>Items (not drive roots) that broke inheritance: roots of their own permission hierarchy.</summary>
+    public readonly HashSet<int> UniqueRoots = [];
+
+    /// <summary>A drive root, or an item that broke inheritance.</summary>
+    public bool IsPermissionRoot(int i) => ItemParent[i] < 0 || UniqueRoots.Contains(i);
+
+    /// <summary>The nearest ancestor-or-self that is a permission root (whose role assignments the item has).</summary>
+    public int PermissionRoot(int i)
+    {
+        var c = i;
+        while (ItemParent[c] >= 0 && !UniqueRoots.Contains(c)) c = ItemParent[c];
+        return c;
+    }
+
+    /// <summary>The item's effective permissions: its hierarchy root's own, live ones.</summary>
+    public IEnumerable<Permission> EffectivePermissions(int i) => LivePermissions(PermissionRoot(i));
+
+    /// <summary>Breaks inheritance on a non-root item: copies the parent hierarchy's permissions (same ids). Returns false if already a root.</summary>
+    public bool BreakInheritance(int i)
+    {
+        if (IsPermissionRoot(i)) return false;
+        var seq = ++Seq;
+        var copies = EffectivePermissions(ItemParent[i]).Select(p => p.CopyFor(i, seq)).ToList();
+        if (!PermissionsByItem.TryGetValue(i, out var list)) PermissionsByItem[i] = list = [];
+        list.AddRange(copies);
+        UniqueRoots.Add(i);
+        return true;
+    }
+
+    /// <summary>Restores inheritance ("delete unique permissions"): the item's own permissions go, it inherits from its parent again.</summary>
+    public bool RestoreInheritance(int i)
+    {
+        if (!UniqueRoots.Remove(i)) return false;
+        var seq = ++Seq;
+        foreach (var p in LivePermissions(i).ToList()) { p.Deleted = true; p.Seq = seq; }
+        return true;
+    }
+
+    /// <summary>The `shared` facet scope of a root from its non-base permissions (anonymous &gt; organization &gt; users), null = unique but unshared.</summary>
+    public string? SharedScope(int root)
+    {
+        string? scope = null;
+        foreach (var p in LivePermissions(root))
+        {
+            if (p.Base || p.LinkScope == "existingAccess") continue;
+            var s = p.LinkScope == "anonymous" ? "anonymous"
+                : p.LinkScope == "organization" || (p.GrantedTo?.IsOrgWide ?? false) ? "organization" : "users";
+            if (scope is null || s == "anonymous" || (s == "organization" && scope == "users")) scope = s;
+        }
+        return scope;
+    }
+
+    /// <summary>Site key of a drive for site-scoped principal ids (a OneDrive is its own site collection).</summary>
+    public int SiteKey(int drive) => Drives[drive].Site >= 0 ? Drives[drive].Site : 100_000 + drive;
+
+    /// <summary>siteUser ids are small integers scoped to one site collection: the same user has different ids in different sites.</summary>
+    public static string SiteUserId(int siteKey, int userIndex) => (11 + (userIndex + siteKey * 37) % 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public string TenantId = "";
 
     public string DirectorySiteUserLogin(User u) =>
         u.Guest ? $"i:0#.f|membership|{u.ExternalEmail.Replace('@', '_')}#ext#@{Domain}" : $"i:0#.f|membership|{u.Upn}";

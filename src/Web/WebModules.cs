@@ -30,6 +30,7 @@ internal static class WebModules
 
         services.AddHttpClient(WorkerApiClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<WorkerApiClient>();
+        services.TryAddSingleton<Exports.ExportGate>();
         // Authentication first: its distributed token cache must be registered before AddGraphClient's in-memory default.
         services.AddWebAuthentication(settings, web);
         services.AddGraphClient(settings);

@@ -4,7 +4,9 @@ using Dapper;
 using MediatR;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Runs;
+using Sentinel.Features.Execution;
 
 namespace Sentinel.Worker;
 

@@ -2,7 +2,8 @@ using System.Text.Json;
 using MediatR;
 using Sentinel.Features.Database;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Execution;
 
 namespace Sentinel.Worker;
 

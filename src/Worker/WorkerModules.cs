@@ -1,5 +1,5 @@
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
 
 namespace Sentinel.Worker;
 

@@ -24,7 +24,7 @@ public sealed class EdgeCaseTests
     }
 
     [Fact]
-    public async Task Removing_every_permission_leaves_an_empty_shared_facet_and_the_removal_annotation_gap_is_a_switch()
+    public async Task Removing_every_permission_leaves_an_empty_shared_facet_and_the_removal_annotation_is_only_on_files_and_sometimes_missing()
     {
         await using var sim = await SimHarness.StartAsync("small", 21);
         using var http = await SimHarness.AuthorizedRaw(sim);
@@ -40,8 +40,14 @@ public sealed class EdgeCaseTests
         var emptyShared = changed.Where(i => removedItems.Contains(i.GetProperty("id").GetString()!) && i.TryGetProperty("shared", out var s)
             && s.ValueKind == JsonValueKind.Object && !s.EnumerateObject().Any()).ToList();
         Assert.NotEmpty(emptyShared); // unique but no longer shared
-        Assert.All(changed.Where(i => removedItems.Contains(i.GetProperty("id").GetString()!)),
-            i => Assert.Equal("True", i.GetProperty("@microsoft.graph.sharedChanged").GetString()));
+        // sharedChanged only on files, never on folders (msgraph-sdk-java#2548); on removals it is sometimes missing
+        // (onedrive-api-docs#1248) — deterministically from the seed, so the same calls give the same answers.
+        var touched = changed.Where(i => removedItems.Contains(i.GetProperty("id").GetString()!)).ToList();
+        Assert.All(touched.Where(i => i.TryGetProperty("folder", out _) || i.TryGetProperty("root", out _)),
+            i => Assert.False(i.TryGetProperty("@microsoft.graph.sharedChanged", out _)));
+        var files = touched.Where(i => i.TryGetProperty("file", out _)).ToList();
+        var annotated = files.Count(i => i.TryGetProperty("@microsoft.graph.sharedChanged", out var sc) && sc.GetString() == "True");
+        Assert.InRange(annotated, 1, files.Count - 1);
 
         // with the documented gap switched on, removals are not annotated
         sim.Faults = new FaultConfig { SharedChangedMissingOnRemoval = true };

@@ -117,9 +117,22 @@ public sealed class HostingTests
         var items = r.GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("id").GetString()!);
         foreach (var p in r.GetProperty("permissions").EnumerateArray())
         {
-            Assert.False(items[p.GetProperty("itemId").GetString()!].GetProperty("isFolder").GetBoolean()); // files only
+            // live permissions are held by roots of permission hierarchies only (drive roots, folders and files)
+            if (!p.GetProperty("deleted").GetBoolean())
+                Assert.True(items[p.GetProperty("itemId").GetString()!].GetProperty("hasUniquePermissions").GetBoolean());
             if (p.GetProperty("expirationDateTime").ValueKind == JsonValueKind.String) Assert.DoesNotContain("0001-01-01", p.GetProperty("expirationDateTime").GetString());
         }
+        var live = r.GetProperty("permissions").EnumerateArray().Where(p => !p.GetProperty("deleted").GetBoolean()).ToList();
+        Assert.Contains(live, p => items[p.GetProperty("itemId").GetString()!].GetProperty("isFolder").GetBoolean()
+                                   && items[p.GetProperty("itemId").GetString()!].GetProperty("parentId").ValueKind != JsonValueKind.Null); // shared folders
+        Assert.All(roots, i => Assert.True(i.GetProperty("hasUniquePermissions").GetBoolean()));
+        // an inheriting item's effective permissions are its root's
+        var byRoot = live.GroupBy(p => p.GetProperty("itemId").GetString()!)
+            .ToDictionary(g => g.Key, g => g.Select(p => p.GetProperty("id").GetString()!).Distinct().Order(StringComparer.Ordinal).ToList());
+        foreach (var i in items.Values.Where(i => !i.GetProperty("deleted").GetBoolean()))
+            Assert.Equal(byRoot.GetValueOrDefault(i.GetProperty("permissionRootId").GetString()!) ?? [],
+                i.GetProperty("effectivePermissionIds").EnumerateArray().Select(x => x.GetString()!).ToList());
+        Assert.Contains(live.SelectMany(p => p.GetProperty("grants").EnumerateArray()), g => g.TryGetProperty("isOrgWide", out var o) && o.GetBoolean());
         var grants = r.GetProperty("permissions").EnumerateArray().SelectMany(p => p.GetProperty("grants").EnumerateArray()).ToList();
         Assert.Contains(grants, g => g.GetProperty("principalType").GetString() == "invitation" && g.GetProperty("isExternal").GetBoolean());
         Assert.Contains(grants, g => g.GetProperty("principalType").GetString() == "siteUser" && g.GetProperty("isExternal").GetBoolean());

@@ -76,13 +76,11 @@ public sealed class BrowserTests(BrowserFixture fx)
         await Assertions.Expect(page.Locator("[data-testid=freshness] time")).ToContainTextAsync(new Regex("GMT\\+1|CET"));
         var checks = new Dictionary<string, string>
         {
-            ["anonymous_links"] = "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'anonymous'",
-            ["organization_links"] = "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'organization'",
-            ["external_permissions"] = """
-                SELECT count(*) FROM msgraph_drive_item_permissions p WHERE p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM msgraph_drive_item_permission_grants g
-                 WHERE g.permission_id = p.permission_id AND g.item_id = p.item_id AND g.deleted_at IS NULL AND g.is_external)
-                """,
-            ["unique_permission_items"] = "SELECT count(DISTINCT item_id) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND inherited_from_id IS NULL",
+            // links once per link (a copy held by a root that broke inheritance has the same id), permissions of live roots
+            ["anonymous_links"] = "SELECT count(DISTINCT permission_id) FROM v_root_permissions WHERE link_scope = 'anonymous'",
+            ["organization_links"] = "SELECT count(DISTINCT permission_id) FROM v_root_permissions WHERE link_scope = 'organization'",
+            ["external_permissions"] = "SELECT count(*) FROM v_root_permissions WHERE external",
+            ["unique_permission_items"] = "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions",
             ["active_drive_items"] = "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL",
             ["active_users"] = "SELECT count(*) FROM msgraph_users WHERE deleted_at IS NULL",
         };

@@ -19,7 +19,8 @@ public sealed class PagesTests(SeededWebFixture fx)
     [InlineData("anonymous_links_never_expire", "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'anonymous' AND link_expiration_dt IS NULL", 1)]
     [InlineData("organization_links", "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'organization'", 1)]
     [InlineData("external_permissions", "SELECT count(DISTINCT (permission_id, item_id)) FROM msgraph_drive_item_permission_grants WHERE deleted_at IS NULL AND is_external", 1)]
-    [InlineData("unique_permission_items", "SELECT count(DISTINCT item_id) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND inherited_from_id IS NULL", 2)]
+    [InlineData("unique_permission_items", "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions", 3)]
+    [InlineData("anonymous_items", "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND NOT is_folder AND permission_root_id IN (SELECT item_id FROM v_root_permissions WHERE link_scope = 'anonymous')", 2)]
     [InlineData("deleted_drive_items", "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NOT NULL", 1)]
     [InlineData("deleted_users", "SELECT count(*) FROM msgraph_users WHERE deleted_at IS NOT NULL", 1)]
     [InlineData("guest_users", "SELECT count(*) FROM msgraph_users WHERE deleted_at IS NULL AND user_type = 'Guest'", 1)]
@@ -41,6 +42,22 @@ public sealed class PagesTests(SeededWebFixture fx)
     }
 
     [Fact]
+    public async Task The_dashboard_shows_permission_coverage_of_the_hierarchy_roots_with_an_eta_at_the_daily_budget()
+    {
+        var reader = await fx.SignInAsync(WebFixture.Reader);
+        var html = await reader.Http.GetStringAsync("/");
+        var roots = await fx.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions");
+        var scanned = await fx.ScalarAsync<long>("""
+            SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions
+               AND permissions_last_synced_at >= now() - interval '24 hours'
+            """);
+        Assert.Contains($"data-coverage-roots=\"{roots}\" data-coverage-scanned=\"{scanned}\"", html);
+        // 3 unscanned roots × 5 RU at the smallest tier's 1,200,000 RU/day (no graph_ru_budget configured here)
+        if (await fx.ScalarAsync<bool>("SELECT to_regclass('graph_ru_budget') IS NULL")) Assert.Contains("1,200,000 RU/day", html);
+        Assert.Matches("ETA \\d+ min", html);
+    }
+
+    [Fact]
     public async Task The_dashboard_shows_when_the_cache_was_refreshed_as_a_local_time_element()
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
@@ -53,7 +70,7 @@ public sealed class PagesTests(SeededWebFixture fx)
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
         var seen = new List<string>();
-        string? url = "/inventory/permissions?limit=2";
+        string? url = "/inventory/permissions?limit=2&deleted=all";
         while (url is not null)
         {
             var html = await reader.Http.GetStringAsync(url);
@@ -69,7 +86,7 @@ public sealed class PagesTests(SeededWebFixture fx)
     public async Task Search_finds_items_by_name_or_path_and_deleted_rows_carry_a_badge()
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
-        var html = await reader.Http.GetStringAsync("/inventory/items?q=reports%2Fold");
+        var html = await reader.Http.GetStringAsync("/inventory/items?q=reports%2Fold&deleted=all");
         Assert.Contains("old.txt", html);
         Assert.Contains("badge-deleted", html);
         Assert.DoesNotContain("budget.xlsx", html);

@@ -29,6 +29,7 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("POST", "account/signout", "/account/signout", Need.SignedIn),
         ("GET", "", "/", Need.Reader),
         ("GET", "api/analytics", "/api/analytics", Need.Reader),
+        ("GET", "dashboard/first-ingest", "/dashboard/first-ingest", Need.Reader),
         ("GET", "inventory", "/inventory", Need.Reader),
         ("GET", "inventory/users", "/inventory/users", Need.Reader),
         ("GET", "inventory/groups", "/inventory/groups", Need.Reader),
@@ -76,6 +77,13 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("DELETE", "api/schedules/{scheduleId:guid}", $"/api/schedules/{S}", Need.Admin),
         ("GET", "api/runs", "/api/runs", Need.Reader),
         ("GET", "api/runs/{runId:guid}", $"/api/runs/{R}", Need.Reader),
+        ("GET", "changes", "/changes", Need.Reader),
+        ("POST", "changes/review", "/changes/review", Need.Operator),
+        ("GET", "access", "/access?principal=u1", Need.Reader),
+        ("GET", "access/departing", "/access/departing?user=u1", Need.Reader),
+        ("GET", "api/posture", "/api/posture", Need.Reader),
+        ("GET", "api/changes", "/api/changes", Need.Reader),
+        ("GET", "api/access", "/api/access?principal=u1", Need.Reader),
     ];
 
     [Fact]

@@ -18,12 +18,14 @@ public static class Seed
           ('g1', 'u1', 'user', now()), ('g1', 'u2', 'user', now());
         INSERT INTO msgraph_sites (id, name, web_url, synced_at) VALUES ('s1', 'Finance', 'https://contoso.sharepoint.com/sites/finance', now());
         INSERT INTO msgraph_drives (id, site_id, name, drive_type, synced_at) VALUES ('d1', 's1', 'Documents', 'documentLibrary', now());
-        INSERT INTO msgraph_drive_items (id, drive_id, name, parent_id, path, is_folder, size, modified_dt, is_root, synced_at, deleted_at) VALUES
-          ('root1', 'd1', 'root', NULL, '/', true, 0, now(), true, now(), NULL),
-          ('f1', 'd1', 'Reports', 'root1', '/Reports', true, 0, now(), false, now(), NULL),
-          ('i1', 'd1', 'budget.xlsx', 'f1', '/Reports/budget.xlsx', false, 2048, now(), false, now(), NULL),
-          ('i2', 'd1', 'plan.docx', 'f1', '/Reports/plan.docx', false, 4096, now(), false, now(), NULL),
-          ('i3', 'd1', 'old.txt', 'f1', '/Reports/old.txt', false, 10, now(), false, now(), now());
+        -- permission hierarchies (010): the drive root and the two shared files are roots; the folder inherits
+        INSERT INTO msgraph_drive_items (id, drive_id, name, parent_id, path, is_folder, size, modified_dt, is_root, synced_at, deleted_at,
+                                         has_unique_permissions, permission_root_id) VALUES
+          ('root1', 'd1', 'root', NULL, '/', true, 0, now(), true, now(), NULL, true, 'root1'),
+          ('f1', 'd1', 'Reports', 'root1', '/Reports', true, 0, now(), false, now(), NULL, false, 'root1'),
+          ('i1', 'd1', 'budget.xlsx', 'f1', '/Reports/budget.xlsx', false, 2048, now(), false, now(), NULL, true, 'i1'),
+          ('i2', 'd1', 'plan.docx', 'f1', '/Reports/plan.docx', false, 4096, now(), false, now(), NULL, true, 'i2'),
+          ('i3', 'd1', 'old.txt', 'f1', '/Reports/old.txt', false, 10, now(), false, now(), now(), false, NULL);
         INSERT INTO msgraph_drive_item_permissions (permission_id, drive_id, item_id, roles, link_type, link_scope, link_expiration_dt, inherited_from_id, synced_at, deleted_at) VALUES
           ('p1', 'd1', 'i1', '{read}', 'view', 'anonymous', NULL, NULL, now(), NULL),
           ('p2', 'd1', 'i1', '{write}', 'edit', 'organization', NULL, NULL, now(), NULL),

@@ -18,7 +18,24 @@ public static class GetDashboard
     public sealed record SiteExposure(string SiteId, string? SiteName, long AnonymousLinks, long OrganizationLinks, long ExternalPermissions, long ExposedPermissions);
     public sealed record ScopeCount(string LinkScope, long PermissionCount);
     public sealed record JobHealth(Guid JobId, string JobType, string? Name, Guid RunId, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
-    public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled);
+    public sealed record DayRuns(DateOnly Day, long Success, long Failed, long Cancelled, long Partial);
+    /// <summary>Targets (drives, sites, …) the latest runs could not ingest, per type and reason; LastRunId is the newest run that reported one.</summary>
+    public sealed record NotIngested(string TargetType, string Reason, long Targets, int MaxConsecutiveFailures, Guid? LastRunId);
+
+    /// <summary>
+    /// Permission coverage: share of hierarchy roots scanned within permission_rescan_after_hours, and the ETA to full
+    /// coverage at the tenant's daily RU budget (unscanned roots × 5 RU / RU per day). <see cref="RuPerDaySource"/> says
+    /// where the budget came from: graph_ru_budget, or Microsoft's smallest tier (1,200,000 RU/day) when none is configured.
+    /// </summary>
+    public sealed record PermissionCoverage(long Roots, long ScannedWithinWindow, int RescanAfterHours, long RuPerDay, string RuPerDaySource)
+    {
+        public const int RuPerPermissionCall = 5;
+        public const long DefaultRuPerDay = 1_200_000;
+        public long Unscanned => Roots - ScannedWithinWindow;
+        public double? Share => Roots == 0 ? null : (double)ScannedWithinWindow / Roots;
+        /// <summary>Hours until every root is scanned if the whole daily budget went to permission calls.</summary>
+        public double EtaHours => RuPerDay <= 0 ? double.PositiveInfinity : Unscanned * (double)RuPerPermissionCall / RuPerDay * 24;
+    }
 
     public sealed record Result(
         IReadOnlyDictionary<string, long> Metrics,
@@ -28,12 +45,14 @@ public static class GetDashboard
         IReadOnlyList<ScopeCount> Scopes,
         IReadOnlyList<JobHealth> Jobs,
         IReadOnlyList<DayRuns> RunTrend,
+        IReadOnlyList<NotIngested> NotIngestedTargets,
         DateTimeOffset? LastSuccessfulIngestAt,
         DateTimeOffset? DataChangedAt,
-        DateTimeOffset? LastRefreshedAt);
+        DateTimeOffset? LastRefreshedAt,
+        PermissionCoverage? Coverage = null);
 
     internal static readonly string[] Views =
-        ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary", "mv_latest_job_runs"];
+        ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary"];
 
     private const string Sql = """
         SELECT metric, value FROM mv_dashboard_posture;
@@ -48,18 +67,34 @@ public static class GetDashboard
          ORDER BY sum(exposed_permissions) DESC, site_id LIMIT @TopN;
         SELECT link_scope, sum(permission_count)::bigint AS permission_count FROM mv_msgraph_sharing_posture_summary
          GROUP BY link_scope ORDER BY sum(permission_count) DESC;
-        SELECT l.job_id, l.job_type, j.name, l.run_id, l.status, l.started_at, l.finished_at, l.error
-          FROM mv_latest_job_runs l LEFT JOIN jobs j ON j.job_id = l.job_id ORDER BY l.job_type, j.name, l.job_id;
+        -- Job badges come from job_runs itself, not mv_latest_job_runs: a view refreshed after the run started would say "running" after it ended.
+        SELECT j.job_id, j.job_type, j.name, l.run_id, l.status, l.started_at, l.finished_at, l.error
+          FROM jobs j CROSS JOIN LATERAL (SELECT r.run_id, r.status, r.started_at, r.finished_at, r.error FROM job_runs r
+                                           WHERE r.job_id = j.job_id ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) l
+         ORDER BY j.job_type, j.name, j.job_id;
         SELECT d::date AS day,
                count(r.run_id) FILTER (WHERE r.status = 'success') AS success,
                count(r.run_id) FILTER (WHERE r.status = 'failed') AS failed,
-               count(r.run_id) FILTER (WHERE r.status = 'cancelled') AS cancelled
+               count(r.run_id) FILTER (WHERE r.status = 'cancelled') AS cancelled,
+               count(r.run_id) FILTER (WHERE r.status = 'partial') AS partial
           FROM generate_series((@Now AT TIME ZONE 'UTC')::date - 13, (@Now AT TIME ZONE 'UTC')::date, interval '1 day') AS d
           LEFT JOIN job_runs r ON r.started_at >= (d::date AT TIME ZONE 'UTC') AND r.started_at < ((d::date + 1) AT TIME ZONE 'UTC')
          GROUP BY d ORDER BY d;
+        SELECT target_type, reason, count(*) AS targets, max(consecutive_failures) AS max_consecutive_failures,
+               (array_agg(last_run_id ORDER BY last_failed_at DESC))[1] AS last_run_id
+          FROM ingest_target_failures GROUP BY target_type, reason ORDER BY count(*) DESC, target_type, reason;
         SELECT max(r.finished_at) FROM job_runs r JOIN jobs j ON j.job_id = r.job_id WHERE j.job_type = 'graph_ingest' AND r.status = 'success';
         SELECT max(last_updated_at) FROM table_update_log WHERE table_name LIKE 'msgraph\_%';
         SELECT min(last_refreshed_at) FROM mv_refresh_log WHERE mv_name = ANY(@Views);
+        SELECT coalesce((SELECT min((config->>'permission_rescan_after_hours')::int) FROM jobs
+                          WHERE job_type = 'graph_ingest' AND enabled AND jsonb_typeof(config->'permission_rescan_after_hours') = 'number'), 24);
+        SELECT to_regclass('graph_ru_budget') IS NOT NULL;
+        """;
+
+    /// <summary>Roots of permission hierarchies and those scanned within the window (the root scan index serves it).</summary>
+    private const string CoverageSql = """
+        SELECT count(*) AS roots, count(*) FILTER (WHERE permissions_last_synced_at >= @Since) AS scanned
+          FROM msgraph_drive_items WHERE deleted_at IS NULL AND has_unique_permissions
         """;
 
     /// <summary>
@@ -70,6 +105,7 @@ public static class GetDashboard
         SELECT coalesce((SELECT max(last_refreshed_at) FROM mv_refresh_log), '-infinity')::text || '|' ||
                coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'job_runs'), '-infinity')::text || '|' ||
                coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'jobs'), '-infinity')::text || '|' ||
+               coalesce((SELECT last_updated_at FROM table_update_log WHERE table_name = 'ingest_target_failures'), '-infinity')::text || '|' ||
                (@Now AT TIME ZONE 'UTC')::date::text
         """;
 
@@ -99,10 +135,21 @@ public static class GetDashboard
             var scopes = (await grid.ReadAsync<ScopeCount>()).ToList();
             var jobs = (await grid.ReadAsync<JobHealth>()).ToList();
             var trend = (await grid.ReadAsync<DayRuns>()).ToList();
+            var notIngested = (await grid.ReadAsync<NotIngested>()).ToList();
             var lastIngest = await grid.ReadSingleAsync<DateTimeOffset?>();
             var changed = await grid.ReadSingleAsync<DateTimeOffset?>();
             var refreshed = await grid.ReadSingleAsync<DateTimeOffset?>();
-            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, lastIngest, changed, refreshed);
+            var rescanHours = await grid.ReadSingleAsync<int>();
+            var hasBudget = await grid.ReadSingleAsync<bool>();
+            await grid.DisposeAsync();
+            var (roots, scanned) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CoverageSql,
+                new { Since = clock.GetUtcNow() - TimeSpan.FromHours(rescanHours) }, cancellationToken: ct));
+            long? ruPerDay = hasBudget
+                ? await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT min(ru_per_day)::bigint FROM graph_ru_budget", cancellationToken: ct))
+                : null;
+            var coverage = new PermissionCoverage(roots, scanned, rescanHours, ruPerDay ?? PermissionCoverage.DefaultRuPerDay,
+                ruPerDay is null ? "default (smallest tier: 1,200,000 RU/day)" : "graph_ru_budget");
+            return new Result(metrics, inventory, drives, sites, scopes, jobs, trend, notIngested, lastIngest, changed, refreshed, coverage);
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 
@@ -13,8 +13,9 @@ public static class GraphBatch
 {
     public const int MaxPerBatch = 20;
 
+    /// <param name="headers">Request headers every inner request carries (e.g. the Prefer of drive deltas).</param>
     public static async Task<GraphResponse[]> GetManyAsync(GraphHttp graph, GraphRetryOptions retry, IReadOnlyList<string> relativeUrls,
-        GraphCallStats stats, CancellationToken ct)
+        GraphCallStats stats, CancellationToken ct, IReadOnlyDictionary<string, string>? headers = null)
     {
         if (relativeUrls.Count > MaxPerBatch) throw new ArgumentException($"at most {MaxPerBatch} requests per batch", nameof(relativeUrls));
         var results = new GraphResponse?[relativeUrls.Count];
@@ -29,7 +30,7 @@ public static class GraphBatch
             var urls = pending.Select(i => "/" + relativeUrls[i].TrimStart('/')).ToList();
             var ids = pending.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             var ru = urls.Sum(GraphHttp.EstimateRu);
-            var response = await graph.PostJsonAsync("$batch", GraphHttp.BatchBody(urls, ids), stats, ru, ct);
+            var response = await graph.PostJsonAsync("$batch", GraphHttp.BatchBody(urls, ids, headers), stats, ru, ct);
             if (!response.IsSuccess)
                 throw new JobFailedException("graph_batch_failed", $"Microsoft Graph rejected a $batch request (HTTP {(int)response.Status}, {response.ErrorCode() ?? "no error code"})");
 
@@ -59,7 +60,7 @@ public static class GraphBatch
                         continue;
                     }
                     var body = r.TryGetProperty("body", out var b) ? JsonSerializer.SerializeToUtf8Bytes(b) : [];
-                    results[index] = new GraphResponse((HttpStatusCode)status, body, null);
+                    results[index] = new GraphResponse((HttpStatusCode)status, body, InnerLocation(r));
                 }
             }
             // Anything the batch did not answer at all is retried too.
@@ -70,6 +71,17 @@ public static class GraphBatch
             stats.Retry();
         }
         return results!;
+    }
+
+    /// <summary>An inner response's Location header (a 410 resync names the fresh enumeration there).</summary>
+    private static Uri? InnerLocation(JsonElement response)
+    {
+        if (!response.TryGetProperty("headers", out var headers) || headers.ValueKind != JsonValueKind.Object) return null;
+        foreach (var h in headers.EnumerateObject())
+            if (h.Name.Equals("Location", StringComparison.OrdinalIgnoreCase) && h.Value.ValueKind == JsonValueKind.String &&
+                Uri.TryCreate(h.Value.GetString(), UriKind.Absolute, out var uri))
+                return uri;
+        return null;
     }
 
     private static TimeSpan? InnerRetryAfter(JsonElement response)

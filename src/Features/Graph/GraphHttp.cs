@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Graph;
 
@@ -51,9 +50,24 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
         var uri = Uri.TryCreate(url, UriKind.Absolute, out var abs) && abs.Scheme is "https" or "http"
             ? abs
             : new Uri(_base, url.TrimStart('/'));
-        if (!string.Equals(uri.Host, _base.Host, StringComparison.OrdinalIgnoreCase) || uri.Port != _base.Port)
-            throw new JobFailedException("graph_bad_link", $"Graph returned a link to another host ({uri.Host}); refusing to send the token there");
+        // A stored or returned nextLink/deltaLink gets the token only on the configured Graph origin: same scheme, host and port.
+        if (!string.Equals(uri.Scheme, _base.Scheme, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(uri.Host, _base.Host, StringComparison.OrdinalIgnoreCase) || uri.Port != _base.Port)
+            throw new JobFailedException("graph_bad_link",
+                $"Graph returned a link to another origin ({uri.Scheme}://{uri.Host}:{uri.Port}); refusing to send the token there");
         return uri;
+    }
+
+    /// <summary>
+    /// A nextLink/deltaLink as the relative URL a $batch request carries (path and query below GRAPH_BASE_URL).
+    /// The link is checked like <see cref="Resolve"/>, and must lie under the base path (e.g. /v1.0/).
+    /// </summary>
+    public string ToBatchUrl(string link)
+    {
+        var uri = Resolve(link);
+        if (!uri.AbsolutePath.StartsWith(_base.AbsolutePath, StringComparison.OrdinalIgnoreCase))
+            throw new JobFailedException("graph_bad_link", $"Graph returned a link outside {_base.AbsolutePath}; refusing to follow it");
+        return "/" + uri.PathAndQuery[_base.AbsolutePath.Length..];
     }
 
     public Task<GraphResponse> GetAsync(string url, GraphCallStats stats, CancellationToken ct, IReadOnlyDictionary<string, string>? headers = null) =>
@@ -166,7 +180,7 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
     }
 
     /// <summary>Serialises a $batch body of GET requests (ids "0".."n-1").</summary>
-    public static byte[] BatchBody(IReadOnlyList<string> relativeUrls, IReadOnlyList<string> ids)
+    public static byte[] BatchBody(IReadOnlyList<string> relativeUrls, IReadOnlyList<string> ids, IReadOnlyDictionary<string, string>? headers = null)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -179,6 +193,12 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
                 w.WriteString("id", ids[i]);
                 w.WriteString("method", "GET");
                 w.WriteString("url", relativeUrls[i]);
+                if (headers is { Count: > 0 })
+                {
+                    w.WriteStartObject("headers");
+                    foreach (var (k, v) in headers) w.WriteString(k, v);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();

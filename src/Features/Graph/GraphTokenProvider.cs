@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Graph;
 

@@ -41,13 +41,17 @@ public static class FeatureRegistration
         {
             services.Scan(scan => scan
                 .FromAssemblyOf<Db>()
-                .AddClasses(c => c.AssignableTo<Scheduling.IJobExecutor>(), publicOnly: false)
-                .As<Scheduling.IJobExecutor>()
+                .AddClasses(c => c.AssignableTo<IWorkerService>(), publicOnly: false)
+                .As(WorkerServiceContracts)
                 .WithScopedLifetime());
         }
 
         return services;
     }
+
+    /// <summary>The worker-only contracts a class implements (e.g. IJobExecutor), not the marker itself.</summary>
+    private static IEnumerable<Type> WorkerServiceContracts(Type implementation) =>
+        implementation.GetInterfaces().Where(i => i != typeof(IWorkerService) && typeof(IWorkerService).IsAssignableFrom(i));
 
     public static bool IsExecutorHandler(Type handlerType) =>
         handlerType.GetInterfaces()

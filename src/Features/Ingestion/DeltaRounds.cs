@@ -2,82 +2,10 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Ingestion;
-
-/// <summary>One Graph object of a page, flattened only as far as the COPY needs; SQL extracts the typed columns from raw.</summary>
-internal readonly record struct StageRow(string Id, bool Removed, string Raw, string? A = null, string? B = null);
-
-/// <summary>What a page handler knows about the round it is in.</summary>
-internal sealed record DeltaPageContext(DateTimeOffset Now, DateTimeOffset RoundStart, bool Sweep)
-{
-    /// <summary>Set by the page / round-end handler when its merge changed rows (drives the deferred table_update_log touch).</summary>
-    public bool Changed { get; set; }
-}
-
-/// <param name="DeferredLogTables">When set, page transactions defer the table_update_log trigger (touch_table_update_log in 001_schema.sql) and
-/// these tables are touched right after a commit that changed rows, so concurrent partitions do not serialise on the log row.</param>
-internal sealed record DeltaPartition(string ResourceType, string PartitionKey, string InitialUrl, IReadOnlyDictionary<string, string>? Headers = null,
-    string[]? DeferredLogTables = null);
-
-/// <summary>table_update_log writes outside the page transactions (see touch_table_update_log in 001_schema.sql).</summary>
-internal static class TableLog
-{
-    public const string DeferSql = "SET LOCAL sentinel.defer_table_log = 'on'";
-
-    public static async Task TouchAsync(Db db, string[] tables, CancellationToken ct)
-    {
-        await using var c = await db.OpenAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO table_update_log (table_name, last_updated_at)
-            SELECT t, clock_timestamp() FROM unnest(@Tables) AS t
-            ON CONFLICT (table_name) DO UPDATE SET last_updated_at = GREATEST(table_update_log.last_updated_at, EXCLUDED.last_updated_at)
-            """, new { Tables = tables }, cancellationToken: ct));
-    }
-}
-
-internal sealed record DeltaRoundResult(int Pages, long Items, bool Resynced, bool RoundCompleted, bool NotFound);
-
-/// <summary>Binary COPY of page rows into a transaction-scoped temp table (then one set-based merge).</summary>
-internal static class Staging
-{
-    public static async Task CopyAsync(NpgsqlConnection connection, string table, IEnumerable<StageRow> rows, CancellationToken ct, bool create = true)
-    {
-        if (create)
-            await connection.ExecuteAsync($"CREATE TEMP TABLE {table} (id text NOT NULL, removed boolean NOT NULL, raw jsonb, a text, b text) ON COMMIT DROP");
-        await using var writer = await connection.BeginBinaryImportAsync($"COPY {table} (id, removed, raw, a, b) FROM STDIN (FORMAT BINARY)", ct);
-        foreach (var row in rows)
-        {
-            await writer.StartRowAsync(ct);
-            await writer.WriteAsync(row.Id, NpgsqlDbType.Text, ct);
-            await writer.WriteAsync(row.Removed, NpgsqlDbType.Boolean, ct);
-            await writer.WriteAsync(row.Raw, NpgsqlDbType.Jsonb, ct);
-            if (row.A is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(row.A, NpgsqlDbType.Text, ct);
-            if (row.B is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(row.B, NpgsqlDbType.Text, ct);
-        }
-        await writer.CompleteAsync(ct);
-    }
-
-    /// <summary>Page objects keyed by id, last occurrence wins (Graph may repeat an object within a round).</summary>
-    public static Dictionary<string, StageRow> Collect(JsonElement value, Func<JsonElement, bool> isRemoved,
-        Func<JsonElement, (string? A, string? B)>? extra = null)
-    {
-        var rows = new Dictionary<string, StageRow>(StringComparer.Ordinal);
-        foreach (var e in value.EnumerateArray())
-        {
-            if (!e.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
-            var (a, b) = extra?.Invoke(e) ?? (null, null);
-            rows[id] = new StageRow(id, isRemoved(e), e.GetRawText(), a, b);
-        }
-        return rows;
-    }
-
-    public static bool HasRemoved(JsonElement e) => e.TryGetProperty("@removed", out _);
-}
 
 /// <summary>
 /// Runs one delta round of a partition (users, groups, one drive), checkpointing in msgraph_delta_state:
@@ -125,8 +53,11 @@ internal static class DeltaRounds
 
     public delegate Task RoundEndHandler(NpgsqlConnection connection, NpgsqlTransaction tx, DeltaPageContext ctx, CancellationToken ct);
 
+    /// <param name="first">The answer to the checkpoint's link when the caller already fetched it (drive deltas polled through $batch).</param>
+    /// <param name="isolate">A partition Graph refuses (4xx other than 404, a resync loop, a malformed page) ends the round with a
+    /// <see cref="DeltaRoundResult.FailureReason"/> instead of failing the run.</param>
     public static async Task<DeltaRoundResult> RunAsync(Db db, GraphHttp graph, IngestRun run, TimeProvider clock, DeltaPartition partition,
-        PageHandler onPage, RoundEndHandler onRoundEnd, CancellationToken ct, State? checkpoint = null)
+        PageHandler onPage, RoundEndHandler onRoundEnd, CancellationToken ct, State? checkpoint = null, GraphResponse? first = null, bool isolate = false)
     {
         var state = checkpoint;
         if (state is null)
@@ -157,14 +88,15 @@ internal static class DeltaRounds
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var response = await graph.GetAsync(url, run.Graph, ct, partition.Headers);
+            var response = first ?? await graph.GetAsync(url, run.Graph, ct, partition.Headers);
+            first = null;
             if (!response.IsSuccess)
             {
                 var code = response.ErrorCode();
                 if (response.Status == HttpStatusCode.Gone || (code is not null && ResyncCodes.Contains(code)))
                 {
                     if (++resyncs > 3)
-                        throw new JobFailedException("graph_resync_loop", $"Graph kept asking {partition.ResourceType} {partition.PartitionKey} to resync");
+                        return Fail("graph_resync_loop", $"Graph kept asking {partition.ResourceType} {partition.PartitionKey} to resync");
                     run.Add("resyncs", 1);
                     url = response.Location is { } location ? location.ToString() : partition.InitialUrl;
                     sweep = true;
@@ -173,7 +105,7 @@ internal static class DeltaRounds
                 }
                 if (response.Status == HttpStatusCode.NotFound)
                     return new DeltaRoundResult(pages, items, resyncs > 0, false, true);
-                throw new JobFailedException("graph_request_failed",
+                return Fail(TargetFailures.ReasonOf(response),
                     $"Graph answered HTTP {(int)response.Status} ({code ?? "no error code"}) to the {partition.ResourceType} delta of {partition.PartitionKey}");
             }
 
@@ -183,7 +115,7 @@ internal static class DeltaRounds
             var next = root.TryGetProperty("@odata.nextLink", out var n) ? n.GetString() : null;
             var delta = root.TryGetProperty("@odata.deltaLink", out var d) ? d.GetString() : null;
             if (next is null && delta is null)
-                throw new JobFailedException("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
+                return Fail("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
 
             var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep);
             var empty = value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0;
@@ -225,5 +157,9 @@ internal static class DeltaRounds
             if (next is null) return new DeltaRoundResult(pages, items, resyncs > 0, true, false);
             url = next;
         }
+
+        DeltaRoundResult Fail(string reason, string message) => isolate
+            ? new DeltaRoundResult(pages, items, resyncs > 0, false, false, reason, message)
+            : throw new JobFailedException(reason.StartsWith("http_", StringComparison.Ordinal) ? "graph_request_failed" : reason, message);
     }
 }

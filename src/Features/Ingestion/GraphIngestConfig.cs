@@ -26,6 +26,7 @@ public static class GraphIngestConfig
     private static readonly (string Key, int Min, int Max)[] IntKeys =
     [
         ("drive_concurrency", 1, 64),
+        ("drive_missing_runs", 1, 1000),
         ("permission_batch_size", 20, 20_000),
         ("permission_concurrency", 1, 64),
         ("permission_max_files", 0, 100_000_000),
@@ -34,7 +35,7 @@ public static class GraphIngestConfig
     ];
 
     private static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive"];
+        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
 
     /// <summary>Field-level problems (field names as in the JSON, prefixed "config.").</summary>
     public static IEnumerable<(string Field, string Message)> Validate(JsonObject config)
@@ -49,6 +50,11 @@ public static class GraphIngestConfig
             if (!TryInt(node, out var value) || value < min || value > max)
                 yield return ($"config.{key}", $"{key} must be a whole number between {min} and {max}");
         }
+
+        if (config.TryGetPropertyValue("permission_verify_per_day", out var verify) && verify is not null &&
+            (verify is not JsonValue vv || vv.GetValueKind() != JsonValueKind.Number || !vv.TryGetValue<double>(out var pct) || pct is < 0 or > 100))
+            yield return ("config.permission_verify_per_day",
+                "permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
 
         if (config.TryGetPropertyValue("phases", out var phases) && phases is not null)
         {
@@ -87,6 +93,7 @@ public static class GraphIngestConfig
         {
             Phases = config["phases"] is JsonArray ? Strings("phases").Distinct().ToArray() : d.Phases,
             DriveConcurrency = Int("drive_concurrency", d.DriveConcurrency),
+            DriveMissingRuns = Int("drive_missing_runs", d.DriveMissingRuns),
             PermissionBatchSize = Int("permission_batch_size", d.PermissionBatchSize),
             PermissionConcurrency = Int("permission_concurrency", d.PermissionConcurrency),
             PermissionMaxFiles = Int("permission_max_files", d.PermissionMaxFiles),
@@ -95,6 +102,7 @@ public static class GraphIngestConfig
             IncludeSites = Strings("include_sites"),
             ExcludeSites = Strings("exclude_sites"),
             IncludeOneDrive = config["include_onedrive"] is JsonValue b ? b.GetValue<bool>() : d.IncludeOneDrive,
+            PermissionVerifyPercentPerDay = config["permission_verify_per_day"] is JsonValue pv ? pv.GetValue<double>() : d.PermissionVerifyPercentPerDay,
         };
     }
 
@@ -114,6 +122,8 @@ public sealed record GraphIngestOptions
     public string[] Phases { get; init; } = [.. GraphIngestConfig.AllPhases];
     /// <summary>Drives enumerated by delta at the same time.</summary>
     public int DriveConcurrency { get; init; } = 4;
+    /// <summary>A drive missing from this many drive listings in a row (its site/user answering) is soft-deleted.</summary>
+    public int DriveMissingRuns { get; init; } = 3;
     /// <summary>Files whose permissions are fetched and committed together (in $batch requests of 20).</summary>
     public int PermissionBatchSize { get; init; } = 400;
     /// <summary>$batch requests in flight during a permission scan.</summary>
@@ -122,6 +132,8 @@ public sealed record GraphIngestOptions
     public int PermissionMaxFiles { get; init; } = 0;
     /// <summary>Files scanned longer ago than this are rescanned (stalest first) after new and changed ones.</summary>
     public int PermissionRescanAfterHours { get; init; } = 24;
+    /// <summary>Rolling verification: percent of inheriting files checked against their hierarchy root per day (spare budget).</summary>
+    public double PermissionVerifyPercentPerDay { get; init; } = 1;
     /// <summary>The permission scan stops starting new batches once the run is this old.</summary>
     public int TimeBudgetSeconds { get; init; } = 3600;
     public string[] IncludeSites { get; init; } = [];

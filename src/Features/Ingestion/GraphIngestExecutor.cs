@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Features.Ingestion;
 
@@ -28,8 +29,9 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         {
             throw new JobFailedException("invalid_config", e.Message);
         }
-        var ingest = new IngestRun(clock.GetUtcNow(), run.Progress) { ReportInterval = tuning.ProgressInterval };
+        var ingest = new IngestRun(clock.GetUtcNow(), run.Progress) { ReportInterval = tuning.ProgressInterval, RunId = run.RunId };
         await run.Progress.AuditAsync("ingest.started", new { phases = options.Phases }, ct);
+        await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
         var summary = new Dictionary<string, object?>();
         foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
         {
@@ -50,6 +52,9 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 _ => null,
             };
             summary[phase] = result;
+            if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
+            // Persisted per phase: a later phase that fails the whole run does not lose the counts.
+            await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
             await run.Progress.AuditAsync("ingest.phase_completed", new
             {
                 phase,
@@ -59,11 +64,51 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 estimated_ru = ingest.Graph.ResourceUnits - ruBefore,
             }, ct);
         }
+        // The posture change feed compares the picture after this run with the previous one (its own slice).
+        summary["posture_changes"] = await mediator.Send(new Posture.RecordPostureChanges.Command(run.RunId), ct);
         ingest.Phase = "done";
         await ingest.ReportAsync(ct, force: true);
         foreach (var (k, v) in ingest.Graph.ToProgress()) summary[k] = v;
+        var failed = (await mediator.Send(new RecordTargetFailures.Command(ingest), ct)).Failed;
+        var partial = PartialReason(failed);
+        if (failed.Count > 0)
+        {
+            summary["targets_not_ingested"] = failed.Count;
+            summary["failed_targets"] = failed.Take(MaxListedFailures).ToList();
+        }
         await run.Progress.AuditAsync("ingest.completed", summary, ct);
-        return new JobOutcome(summary);
+        if (partial is not null && ingest.Failures.SucceededCount == 0)
+            throw new JobFailedException("all_targets_failed", partial);
+        return new JobOutcome(summary, partial);
+    }
+
+    /// <summary>
+    /// Items whose permission fetch failed stay dirty and are retried (the permission scan's own rule); for the run they
+    /// are one failed target, so the run ends partial and the dashboard lists them with the other targets not ingested.
+    /// </summary>
+    private static void RecordPermissionFailures(IngestRun ingest)
+    {
+        var failed = ingest.Get("permission_items_failed");
+        if (failed > 0)
+            ingest.Failures.Failed(TargetFailures.Permissions, PermissionScanTarget, "permission_fetch_failed",
+                $"the permissions of {failed} items could not be fetched; they stay dirty and are retried next run");
+        else
+            ingest.Failures.Succeeded(TargetFailures.Permissions, PermissionScanTarget);
+    }
+
+    /// <summary>The target id under which failed permission fetches of a run are recorded.</summary>
+    public const string PermissionScanTarget = "permission_scan";
+
+    /// <summary>The run statistics list at most this many failed targets (the count and ingest_target_failures have them all).</summary>
+    public const int MaxListedFailures = 200;
+
+    /// <summary>"2 targets not ingested: drive ×1 (http_403_accessDenied), site_drives ×1 (http_423_resourceLocked)" — null when none failed.</summary>
+    public static string? PartialReason(IReadOnlyList<RecordTargetFailures.FailedTarget> failed)
+    {
+        if (failed.Count == 0) return null;
+        var groups = failed.GroupBy(f => f.TargetType).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key} ×{g.Count()} ({string.Join(", ", g.Select(f => f.Reason).Distinct().Order(StringComparer.Ordinal).Take(3))})");
+        return $"targets_not_ingested: {failed.Count} target{(failed.Count == 1 ? "" : "s")} not ingested: {string.Join(", ", groups)}";
     }
 
     /// <summary>Refreshes the materialized views whose dependency tables changed (the Views area's slice).</summary>

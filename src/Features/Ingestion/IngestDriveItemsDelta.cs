@@ -8,11 +8,18 @@ namespace Sentinel.Features.Ingestion;
 
 /// <summary>
 /// The full drive-item inventory by /drives/{id}/root/delta, one delta partition per drive, several drives at
-/// once. Per page (one transaction with the page's nextLink): binary COPY into a staging table, set-based merge,
-/// deleted facet → deleted_at (descendants, permissions and grants too), and paths recomputed set-based for the
-/// subtrees whose name or parent changed (delta never returns paths, and a folder rename does not re-emit its
-/// children). Items changed since their last permission scan, or flagged with sharedChanged, become
-/// permissions_dirty.
+/// once. Drives with a completed round are polled through $batch (20 deltaLinks per request): an unchanged drive
+/// costs one inner request and moves its checkpoint in one statement per batch; only drives with changes (or a
+/// resync, or a round to finish) follow their links one by one. Per page (one transaction with the page's
+/// nextLink): binary COPY into a staging table, set-based merge, deleted facet → deleted_at (with permissions and
+/// grants), and paths recomputed set-based for the subtrees whose name or parent changed (delta never returns
+/// paths, and a folder rename does not re-emit its children) — walking the table after the merge, so an item of
+/// the page whose ancestor was renamed in the same page gets the new path too. A deleted folder takes its
+/// descendants only when the round ends ("only delete a folder locally if it is empty after syncing all the
+/// changes", driveItem delta): a child moved out of it in a later page keeps its subtree. Items changed since
+/// their last permission scan, or flagged with sharedChanged, become permissions_dirty. A drive Graph refuses
+/// (403/423/…, 5xx after retries) is recorded in <see cref="IngestRun.Failures"/> and keeps its checkpoint; the
+/// other drives go on.
 /// </summary>
 public static class IngestDriveItemsDelta
 {
@@ -28,8 +35,10 @@ public static class IngestDriveItemsDelta
         ["Prefer"] = "deltashowremovedasdeleted, deltatraversepermissiongaps, deltashowsharingchanges, hierarchicalsharing",
     };
 
+    /// <summary>A drive of a personal site is a OneDrive (include_onedrive), whichever way it was listed.</summary>
     private const string DrivesSql = """
-        SELECT d.id, d.site_id AS SiteId, s.web_url AS SiteUrl FROM msgraph_drives d LEFT JOIN msgraph_sites s ON s.id = d.site_id
+        SELECT d.id, d.name, d.site_id AS SiteId, s.web_url AS SiteUrl, (d.site_id IS NULL OR COALESCE(s.is_personal, false)) AS OneDrive
+        FROM msgraph_drives d LEFT JOIN msgraph_sites s ON s.id = d.site_id
         WHERE d.deleted_at IS NULL ORDER BY d.id
         """;
 
@@ -73,7 +82,9 @@ public static class IngestDriveItemsDelta
             created_dt = EXCLUDED.created_dt, modified_dt = EXCLUDED.modified_dt, created_by_user_id = EXCLUDED.created_by_user_id,
             last_modified_by_user_id = EXCLUDED.last_modified_by_user_id, synced_at = EXCLUDED.synced_at, deleted_at = NULL,
             raw = EXCLUDED.raw, is_root = EXCLUDED.is_root, c_tag = EXCLUDED.c_tag,
-            permissions_dirty = t.permissions_dirty OR EXCLUDED.permissions_dirty OR t.deleted_at IS NOT NULL OR t.raw IS DISTINCT FROM EXCLUDED.raw
+            -- a folder re-emitted only because its child count changed (delta sends the parent chain) keeps its permissions
+            permissions_dirty = t.permissions_dirty OR EXCLUDED.permissions_dirty OR t.deleted_at IS NOT NULL
+                OR (t.raw #- '{folder,childCount}') IS DISTINCT FROM (EXCLUDED.raw #- '{folder,childCount}')
         WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.drive_id <> EXCLUDED.drive_id
            OR t.path IS DISTINCT FROM EXCLUDED.path OR (@Sweep AND t.synced_at < @RoundStart);
 
@@ -85,16 +96,28 @@ public static class IngestDriveItemsDelta
 
         """;
 
-    /// <summary>Only for pages that carry deletions.</summary>
+    /// <summary>Only for pages that carry deletions: the deleted items' own permissions and grants (descendants wait for the round end).</summary>
+    private const string RemovedPermissionsSql = """
+        WITH perms AS (
+            UPDATE msgraph_drive_item_permissions p SET deleted_at = @Now, synced_at = @Now
+            FROM stage_items s WHERE s.removed AND p.item_id = s.id AND p.deleted_at IS NULL
+        )
+        UPDATE msgraph_drive_item_permission_grants g SET deleted_at = @Now, synced_at = @Now
+        FROM stage_items s WHERE s.removed AND g.item_id = s.id AND g.deleted_at IS NULL;
+        """;
+
+    /// <summary>
+    /// Round end: folders deleted during the round take the descendants they still have once every page is merged
+    /// (a child moved out of a deleted folder, in whatever page, is no longer below it), with their permissions and grants.
+    /// </summary>
     private const string CascadeSql = """
-        -- A deleted folder takes its live descendants, and every deleted item its permissions and grants.
         WITH RECURSIVE gone AS (
-            SELECT s.id FROM stage_items s WHERE s.removed
+            SELECT i.id FROM msgraph_drive_items i
+            WHERE i.deleted_at >= @RoundStart AND i.drive_id = @DriveId AND i.is_folder
             UNION
             -- LATERAL … OFFSET 0 keeps the walk on the parent_id index (a flattened join plans a hash join over the table).
             SELECT c.id FROM gone CROSS JOIN LATERAL (
                 SELECT x.id FROM msgraph_drive_items x WHERE x.parent_id = gone.id AND x.deleted_at IS NULL OFFSET 0) c
-            WHERE NOT EXISTS (SELECT 1 FROM stage_items x WHERE x.id = c.id AND NOT x.removed)
         ), items AS (
             UPDATE msgraph_drive_items i SET deleted_at = @Now, synced_at = @Now
             FROM gone WHERE i.id = gone.id AND i.deleted_at IS NULL
@@ -107,16 +130,20 @@ public static class IngestDriveItemsDelta
         """;
 
     private const string PathSql = """
-        -- 4. Descendants already in the table (not in this page) of items whose path changed: one recursive walk down
-        --    the parent_id index per changed item — a folder rename or move rewrites its whole subtree here.
+        -- 4. Descendants of items whose path changed, walked in the table after the merge, page items included: one whose
+        --    path came from an ancestor renamed in this same page is reached again from that ancestor, deeper, and the
+        --    deepest walk wins. One recursive walk down the parent_id index per changed item not below another one —
+        --    a folder rename or move rewrites its whole subtree here.
         WITH RECURSIVE tree AS (
-            SELECT s.id, s.path, 0 AS depth FROM stage_items s WHERE s.moved AND s.path IS NOT NULL
+            -- (a moved item below a moved item of the page is reached by its ancestor's walk)
+            SELECT s.id, s.path, 0 AS depth FROM stage_items s
+            WHERE s.moved AND s.path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_items p WHERE p.id = s.a AND p.moved AND p.path IS NOT NULL)
             UNION ALL
             SELECT c.id, CASE WHEN t.path = '/' THEN '/' || c.name ELSE t.path || '/' || c.name END, t.depth + 1
             FROM tree t CROSS JOIN LATERAL (
                 SELECT x.id, x.name FROM msgraph_drive_items x
                 WHERE x.parent_id = t.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
-            WHERE t.depth < 1000 AND NOT EXISTS (SELECT 1 FROM stage_items y WHERE y.id = c.id AND NOT y.removed)
+            WHERE t.depth < 1000
         )
         UPDATE msgraph_drive_items d SET path = x.path
         FROM (SELECT DISTINCT ON (id) id, path FROM tree WHERE depth > 0 ORDER BY id, depth DESC) x
@@ -144,9 +171,16 @@ public static class IngestDriveItemsDelta
     private static (string? A, string? B) ParentOf(JsonElement e) =>
         (e.TryGetProperty("parentReference", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("id", out var id) ? id.GetString() : null, null);
 
-    private sealed record DriveRow(string Id, string? SiteId, string? SiteUrl);
+    private sealed record DriveRow(string Id, string? Name, string? SiteId, string? SiteUrl, bool OneDrive);
 
-    internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
+    /// <summary>Moves the checkpoints of drives whose polled deltaLink answered "no changes" (one statement per batch).</summary>
+    private const string UnchangedSql = """
+        UPDATE msgraph_delta_state s SET delta_link = x.link, last_synced_at = @Now, round_started_at = @Now
+        FROM unnest(@Keys::text[], @Links::text[]) AS x(key, link)
+        WHERE s.resource_type = 'drive_items' AND s.partition_key = x.key
+        """;
+
+    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
         {
@@ -155,7 +189,7 @@ public static class IngestDriveItemsDelta
             List<DriveRow> drives;
             await using (var connection = await db.OpenAsync(ct))
                 drives = (await connection.QueryAsync<DriveRow>(new CommandDefinition(DrivesSql, cancellationToken: ct))).ToList();
-            drives = drives.Where(d => d.SiteId is null ? options.IncludeOneDrive : options.SiteInScope(d.SiteUrl))
+            drives = drives.Where(d => d.OneDrive ? options.IncludeOneDrive : options.SiteInScope(d.SiteUrl))
                 .Where(d => request.DriveIds is null || request.DriveIds.Contains(d.Id))
                 .ToList();
 
@@ -166,44 +200,120 @@ public static class IngestDriveItemsDelta
                         new CommandDefinition("SELECT partition_key, delta_link, next_link, resync, round_started_at FROM msgraph_delta_state WHERE resource_type = 'drive_items'",
                             cancellationToken: ct)))
                     .ToDictionary(r => r.Key, r => new DeltaRounds.State(r.DeltaLink, r.NextLink, r.Resync, r.RoundStartedAt));
-            int pages = 0, resynced = 0, notFound = 0;
-            long items = 0;
-            await Parallel.ForEachAsync(drives, new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct },
-                async (drive, token) =>
+            var tally = new Tally();
+            DeltaRounds.State Checkpoint(DriveRow d) => checkpoints.GetValueOrDefault(d.Id) ?? new DeltaRounds.State(null, null, false, null);
+
+            // Drives between rounds are polled in batches; the rest (first sync, a round to finish) go one by one.
+            var polled = drives.Where(d => Checkpoint(d) is { NextLink: null, DeltaLink: not null }).ToList();
+            var direct = drives.Where(d => Checkpoint(d) is not { NextLink: null, DeltaLink: not null }).ToList();
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct };
+
+            await Parallel.ForEachAsync(direct, parallel, async (drive, token) =>
+                await RoundAsync(drive, Checkpoint(drive), null, run, tally, token));
+
+            await Parallel.ForEachAsync(polled.Chunk(GraphBatch.MaxPerBatch), parallel, async (chunk, token) =>
+            {
+                GraphResponse[] responses;
+                try
                 {
-                    var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders, LogTables);
-                    var round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
-                        async (c, tx, value, ctx, t) =>
-                        {
-                            var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf);
-                            await c.ExecuteAsync(new CommandDefinition(StageSql, transaction: tx, cancellationToken: t));
-                            await Staging.CopyAsync(c, "stage_items", rows.Values, t, create: false);
-                            var removed = rows.Values.Any(r => r.Removed);
-                            var sql = removed ? MergeSql + CascadeSql + PathSql : MergeSql + PathSql;
-                            var affected = await c.ExecuteAsync(new CommandDefinition(sql,
-                                new { DriveId = drive.Id, ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: t));
-                            if (affected > 0) ctx.Changed = true;
-                            run.Add("items", rows.Count);
-                            return rows.Count;
-                        },
-                        async (c, tx, ctx, t) =>
-                        {
-                            if (ctx.Sweep &&
-                                await c.ExecuteAsync(new CommandDefinition(SweepSql, new { DriveId = drive.Id, ctx.Now, ctx.RoundStart }, tx, cancellationToken: t)) > 0)
-                                ctx.Changed = true;
-                        },
-                        token, checkpoints.GetValueOrDefault(drive.Id) ?? new DeltaRounds.State(null, null, false, null));
-                    Interlocked.Add(ref pages, round.Pages);
-                    Interlocked.Add(ref items, round.Items);
-                    if (round.Resynced) Interlocked.Increment(ref resynced);
-                    if (round.NotFound) Interlocked.Increment(ref notFound);
-                    run.Add("drives_done", 1);
-                });
+                    var urls = chunk.Select(d => graph.ToBatchUrl(Checkpoint(d).DeltaLink!)).ToList();
+                    responses = await GraphBatch.GetManyAsync(graph, retry, urls, run.Graph, token, PreferHeaders);
+                }
+                catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                {
+                    foreach (var d in chunk) run.Failures.Failed(TargetFailures.Drive, d.Id, TargetFailures.ReasonOf(e), e.Message, d.Name);
+                    return;
+                }
+                run.Add("delta_polls", chunk.Length);
+                var unchanged = new List<(string Key, string Link)>();
+                var changed = new List<(DriveRow Drive, GraphResponse Response)>();
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    if (NoChanges(responses[i]) is { } link) unchanged.Add((chunk[i].Id, link));
+                    else changed.Add((chunk[i], responses[i]));
+                }
+                if (unchanged.Count > 0)
+                {
+                    await using var c = await db.OpenAsync(token);
+                    await c.ExecuteAsync(new CommandDefinition(UnchangedSql, new
+                    {
+                        Keys = unchanged.Select(u => u.Key).ToArray(), Links = unchanged.Select(u => u.Link).ToArray(), Now = clock.GetUtcNow(),
+                    }, cancellationToken: token));
+                    foreach (var (key, _) in unchanged) run.Failures.Succeeded(TargetFailures.Drive, key);
+                    run.Add("drives_done", unchanged.Count);
+                    run.Add("drives_unchanged", unchanged.Count);
+                }
+                foreach (var (drive, response) in changed)
+                    await RoundAsync(drive, Checkpoint(drive), response, run, tally, token);
+            });
 
             await using var conn = await db.OpenAsync(ct);
             var counts = await conn.QuerySingleAsync<(long Live, long Deleted)>(new CommandDefinition(
                 "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM msgraph_drive_items", cancellationToken: ct));
-            return new Result(drives.Count, pages, items, resynced, notFound, counts.Live, counts.Deleted);
+            return new Result(drives.Count, tally.Pages, tally.Items, tally.Resynced, tally.NotFound, counts.Live, counts.Deleted);
         }
+
+        /// <summary>The deltaLink of an answer that says "nothing changed" (an empty last page), else null.</summary>
+        private string? NoChanges(GraphResponse response)
+        {
+            if (!response.IsSuccess) return null;
+            using var doc = response.Json();
+            var root = doc.RootElement;
+            if (root.TryGetProperty("@odata.nextLink", out _)) return null;
+            if (root.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0) return null;
+            if (!root.TryGetProperty("@odata.deltaLink", out var d) || d.GetString() is not { } link) return null;
+            graph.Resolve(link); // a link to another origin is never stored
+            return link;
+        }
+
+        private async Task RoundAsync(DriveRow drive, DeltaRounds.State checkpoint, GraphResponse? first, IngestRun run, Tally tally, CancellationToken token)
+        {
+            var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders, LogTables);
+            DeltaRoundResult round;
+            try
+            {
+                round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
+                    async (c, tx, value, ctx, t) =>
+                    {
+                        var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf);
+                        await c.ExecuteAsync(new CommandDefinition(StageSql, transaction: tx, cancellationToken: t));
+                        await Staging.CopyAsync(c, "stage_items", rows.Values, t, create: false);
+                        var removed = rows.Values.Any(r => r.Removed);
+                        var sql = removed ? MergeSql + RemovedPermissionsSql + PathSql : MergeSql + PathSql;
+                        var affected = await c.ExecuteAsync(new CommandDefinition(sql,
+                            new { DriveId = drive.Id, ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: t));
+                        if (affected > 0) ctx.Changed = true;
+                        run.Add("items", rows.Count);
+                        return rows.Count;
+                    },
+                    async (c, tx, ctx, t) =>
+                    {
+                        var args = new { DriveId = drive.Id, ctx.Now, ctx.RoundStart };
+                        if (ctx.Sweep && await c.ExecuteAsync(new CommandDefinition(SweepSql, args, tx, cancellationToken: t)) > 0)
+                            ctx.Changed = true;
+                        if (await c.ExecuteAsync(new CommandDefinition(CascadeSql, args, tx, cancellationToken: t)) > 0)
+                            ctx.Changed = true;
+                    },
+                    token, checkpoint, first, isolate: true);
+            }
+            catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+            {
+                run.Failures.Failed(TargetFailures.Drive, drive.Id, TargetFailures.ReasonOf(e), e.Message, drive.Name);
+                return;
+            }
+            if (round.FailureReason is { } reason) run.Failures.Failed(TargetFailures.Drive, drive.Id, reason, round.FailureMessage, drive.Name);
+            else run.Failures.Succeeded(TargetFailures.Drive, drive.Id);
+            Interlocked.Add(ref tally.Pages, round.Pages);
+            Interlocked.Add(ref tally.Items, round.Items);
+            if (round.Resynced) Interlocked.Increment(ref tally.Resynced);
+            if (round.NotFound) Interlocked.Increment(ref tally.NotFound);
+            run.Add("drives_done", 1);
+        }
+    }
+
+    private sealed class Tally
+    {
+        public int Pages, Resynced, NotFound;
+        public long Items;
     }
 }

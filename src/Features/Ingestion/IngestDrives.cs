@@ -4,48 +4,67 @@ using Dapper;
 using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// Document libraries of every in-scope site (/sites/{id}/drives) and the OneDrive of every member user
-/// (/users/{id}/drive; users without one — 404/400/403 — are skipped), fetched through $batch. One transaction:
-/// staged, merged, and drives of scanned sites/users that are no longer listed are soft-deleted with their items,
-/// permissions and grants.
+/// Document libraries of every in-scope site (/sites/{id}/drives; personal sites excluded) and the OneDrive of every
+/// member user (/users/{id}/drive; 404/400/403 = no drive listed), fetched through $batch, merged in one transaction.
+/// A OneDrive is listed once, through its owner (deterministic owner, no site), and only with include_onedrive.
+/// Drives survive flapping listings: a drive missing from the listing of its site/user is soft-deleted (with its
+/// items, permissions and grants) only after <c>drive_missing_runs</c> listings in a row missed it, or at once when
+/// its site/owner is confirmed deleted. A site whose drive list Graph refused (403/423/5xx…) is recorded in
+/// <see cref="IngestRun.Failures"/> and its drives are left alone. A drive that comes back after being soft-deleted
+/// loses its delta checkpoint, so its next round is a full one with mark-and-sweep and everything that still
+/// exists comes back (its old deltaLink would only bring changes).
 /// </summary>
 public static class IngestDrives
 {
     public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
 
-    public sealed record Result(long SitesScanned, long UsersScanned, long UsersWithoutDrive, long Listed, long LiveDrives, long DeletedDrives);
+    public sealed record Result(long SitesScanned, long UsersScanned, long UsersWithoutDrive, long Listed, long SitesFailed, long UsersFailed,
+        long DrivesMissing, long LiveDrives, long DeletedDrives);
 
     internal sealed class Validator : AbstractValidator<Command>;
 
     private const string TargetsSql = """
-        SELECT 's' AS kind, id, web_url FROM msgraph_sites WHERE deleted_at IS NULL
+        SELECT 's' AS kind, id, web_url, name FROM msgraph_sites WHERE deleted_at IS NULL AND NOT is_personal
         UNION ALL
-        SELECT 'u', id, NULL FROM msgraph_users WHERE deleted_at IS NULL AND @OneDrive AND COALESCE(user_type, 'Member') <> 'Guest'
+        SELECT 'u', id, NULL, user_principal_name FROM msgraph_users WHERE deleted_at IS NULL AND @OneDrive AND COALESCE(user_type, 'Member') <> 'Guest'
         ORDER BY 1, 2
         """;
 
     private const string MergeSql = """
-        INSERT INTO msgraph_drives AS t (id, site_id, name, drive_type, web_url, owner_id, quota_total, quota_used, created_dt, synced_at, deleted_at, raw)
+        -- Drives that come back after a soft delete restart their delta from scratch (full round, mark-and-sweep).
+        DELETE FROM msgraph_delta_state st USING stage_drives s, msgraph_drives t
+        WHERE st.resource_type = 'drive_items' AND st.partition_key = s.id AND t.id = s.id AND t.deleted_at IS NOT NULL;
+
+        INSERT INTO msgraph_drives AS t (id, site_id, name, drive_type, web_url, owner_id, quota_total, quota_used, created_dt, synced_at, deleted_at, raw, missing_runs)
         SELECT DISTINCT ON (s.id) s.id, s.a, s.raw->>'name', s.raw->>'driveType', s.raw->>'webUrl', s.b,
-               (s.raw->'quota'->>'total')::bigint, (s.raw->'quota'->>'used')::bigint, (s.raw->>'createdDateTime')::timestamptz, @Now, NULL, s.raw
+               (s.raw->'quota'->>'total')::bigint, (s.raw->'quota'->>'used')::bigint, (s.raw->>'createdDateTime')::timestamptz, @Now, NULL, s.raw, 0
         FROM stage_drives s
+        -- listed through its owner wins over any site (a OneDrive has one owner and no site)
+        ORDER BY s.id, s.b NULLS LAST
         ON CONFLICT (id) DO UPDATE SET
             site_id = EXCLUDED.site_id, name = EXCLUDED.name, drive_type = EXCLUDED.drive_type, web_url = EXCLUDED.web_url,
             owner_id = EXCLUDED.owner_id, quota_total = EXCLUDED.quota_total, quota_used = EXCLUDED.quota_used,
-            created_dt = EXCLUDED.created_dt, synced_at = EXCLUDED.synced_at, deleted_at = NULL, raw = EXCLUDED.raw
-        WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL
+            created_dt = EXCLUDED.created_dt, synced_at = EXCLUDED.synced_at, deleted_at = NULL, raw = EXCLUDED.raw, missing_runs = 0
+        WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.missing_runs <> 0
            OR t.site_id IS DISTINCT FROM EXCLUDED.site_id OR t.owner_id IS DISTINCT FROM EXCLUDED.owner_id;
 
-        -- Drives that vanished from a scanned site/user, or whose site/owner is gone, go with their content.
+        -- Missed by a listing that worked (its site/user answered): one more miss in a row.
+        UPDATE msgraph_drives t SET missing_runs = t.missing_runs + 1
+        WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
+          -- IN (SELECT unnest(…)) is a hashed subplan; = ANY(array) would compare every drive with every target
+          AND ((t.site_id IN (SELECT unnest(@Sites::text[])) AND NOT EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
+               OR ((t.site_id IS NULL OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
+                   AND t.owner_id IN (SELECT unnest(@Users::text[]))));
+
+        -- Missed drive_missing_runs times in a row, or whose site/owner is confirmed gone: they go with their content.
         WITH gone AS (
             UPDATE msgraph_drives t SET deleted_at = @Now, synced_at = @Now
             WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
-              AND (t.site_id = ANY(@Sites) OR t.owner_id = ANY(@Users)
+              AND (t.missing_runs >= @MissingRuns
                    OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.deleted_at IS NOT NULL)
                    -- A deleted user's OneDrive is no longer reachable through Graph: it goes with its owner.
                    OR EXISTS (SELECT 1 FROM msgraph_users x WHERE x.id = t.owner_id AND t.site_id IS NULL AND x.deleted_at IS NOT NULL))
@@ -62,7 +81,7 @@ public static class IngestDrives
         FROM items WHERE g.item_id = items.id AND g.deleted_at IS NULL;
         """;
 
-    private sealed record Target(string Kind, string Id, string? WebUrl);
+    private sealed record Target(string Kind, string Id, string? WebUrl, string? Name);
 
     internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
     {
@@ -79,44 +98,65 @@ public static class IngestDrives
             await using var tx = await connection.BeginTransactionAsync(ct);
             await Staging.CopyAsync(connection, "stage_drives", [], ct);
             long listed = 0, withoutDrive = 0;
+            var answered = new List<Target>();
             var concurrency = Math.Max(2, options.DriveConcurrency);
             foreach (var wave in targets.Chunk(GraphBatch.MaxPerBatch * concurrency))
             {
                 ct.ThrowIfCancellationRequested();
                 var chunks = wave.Chunk(GraphBatch.MaxPerBatch).ToList();
-                var responses = await Task.WhenAll(chunks.Select(chunk => GraphBatch.GetManyAsync(graph, retry,
-                    chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct)));
+                var responses = await Task.WhenAll(chunks.Select(async chunk =>
+                {
+                    try
+                    {
+                        return await GraphBatch.GetManyAsync(graph, retry,
+                            chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct);
+                    }
+                    catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                    {
+                        foreach (var t in chunk) Fail(run, t, TargetFailures.ReasonOf(e), e.Message);
+                        return null;
+                    }
+                }));
                 var rows = new List<StageRow>();
                 for (var c = 0; c < chunks.Count; c++)
-                for (var i = 0; i < chunks[c].Length; i++)
                 {
-                    var target = chunks[c][i];
-                    var response = responses[c][i];
-                    if (target.Kind == "u")
+                    if (responses[c] is not { } batch) continue;
+                    for (var i = 0; i < chunks[c].Length; i++)
                     {
-                        if (response.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden)
+                        var target = chunks[c][i];
+                        var response = batch[i];
+                        if (target.Kind == "u")
                         {
-                            withoutDrive++;
+                            // No OneDrive listed (not provisioned, or answering 403/404/400 for a while): counts as a miss.
+                            if (response.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden)
+                            {
+                                withoutDrive++;
+                                answered.Add(target);
+                                continue;
+                            }
+                            if (!response.IsSuccess)
+                            {
+                                Fail(run, target, TargetFailures.ReasonOf(response), Message(response, "OneDrive of a user"));
+                                continue;
+                            }
+                            using var doc = response.Json();
+                            if (doc.RootElement.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
+                                rows.Add(new StageRow(driveId, false, doc.RootElement.GetRawText(), null, target.Id));
+                            answered.Add(target);
+                            run.Failures.Succeeded(TargetFailures.UserDrive, target.Id);
                             continue;
                         }
-                        EnsureOk(response, "OneDrive of a user");
-                        using var doc = response.Json();
-                        if (doc.RootElement.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
-                            rows.Add(new StageRow(driveId, false, doc.RootElement.GetRawText(), null, target.Id));
-                        continue;
-                    }
-                    if (response.Status == HttpStatusCode.NotFound) continue; // the site went away since the site phase
-                    EnsureOk(response, "drives of a site");
-                    var body = response;
-                    while (true)
-                    {
-                        using var doc = body.Json();
-                        foreach (var d in doc.RootElement.GetProperty("value").EnumerateArray())
-                            if (d.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
-                                rows.Add(new StageRow(driveId, false, d.GetRawText(), target.Id, null));
-                        if (!doc.RootElement.TryGetProperty("@odata.nextLink", out var next) || next.GetString() is not { } nextUrl) break;
-                        body = await graph.GetAsync(nextUrl, run.Graph, ct);
-                        EnsureOk(body, "drives of a site");
+                        var siteRows = new List<StageRow>();
+                        var (ok, reason, message) = await ListSiteDrivesAsync(target, response, siteRows, run, ct);
+                        if (!ok)
+                        {
+                            // 404 (gone since the site phase, or flapping), 423 locked, 403, 5xx: the site's drives are left as they are.
+                            Fail(run, target, reason!, message);
+                            continue;
+                        }
+                        rows.AddRange(siteRows);
+                        answered.Add(target);
+                        run.Failures.Succeeded(TargetFailures.SiteDrives, target.Id);
                     }
                 }
                 await Staging.CopyAsync(connection, "stage_drives", rows, ct, create: false);
@@ -127,20 +167,49 @@ public static class IngestDrives
             await connection.ExecuteAsync(new CommandDefinition(MergeSql, new
             {
                 Now = now,
-                Sites = targets.Where(t => t.Kind == "s").Select(t => t.Id).ToArray(),
-                Users = targets.Where(t => t.Kind == "u").Select(t => t.Id).ToArray(),
+                Sites = answered.Where(t => t.Kind == "s").Select(t => t.Id).ToArray(),
+                Users = answered.Where(t => t.Kind == "u").Select(t => t.Id).ToArray(),
+                MissingRuns = options.DriveMissingRuns,
             }, tx, cancellationToken: ct));
-            var counts = await connection.QuerySingleAsync<(long Live, long Deleted)>(new CommandDefinition(
-                "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM msgraph_drives", transaction: tx, cancellationToken: ct));
+            var counts = await connection.QuerySingleAsync<(long Live, long Deleted, long Missing)>(new CommandDefinition("""
+                SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL),
+                       count(*) FILTER (WHERE deleted_at IS NULL AND missing_runs > 0)
+                FROM msgraph_drives
+                """, transaction: tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
-            return new Result(targets.Count(t => t.Kind == "s"), targets.Count(t => t.Kind == "u"), withoutDrive, listed, counts.Live, counts.Deleted);
+            var sites = targets.Count(t => t.Kind == "s");
+            var users = targets.Count(t => t.Kind == "u");
+            return new Result(sites, users, withoutDrive, listed, sites - answered.Count(t => t.Kind == "s"), users - answered.Count(t => t.Kind == "u"),
+                counts.Missing, counts.Live, counts.Deleted);
         }
 
-        private static void EnsureOk(GraphResponse response, string what)
+        private static void Fail(IngestRun run, Target target, string reason, string? message) =>
+            run.Failures.Failed(target.Kind == "s" ? TargetFailures.SiteDrives : TargetFailures.UserDrive, target.Id, reason, message, target.Name);
+
+        private static string Message(GraphResponse response, string what) =>
+            $"Graph answered HTTP {(int)response.Status} ({response.ErrorCode() ?? "no error code"}) when listing the {what}";
+
+        /// <summary>All drives of one site (following nextLinks); nothing is kept from a listing that failed half-way.</summary>
+        private async Task<(bool Ok, string? Reason, string? Message)> ListSiteDrivesAsync(Target site, GraphResponse response, List<StageRow> into,
+            IngestRun run, CancellationToken ct)
         {
-            if (!response.IsSuccess)
-                throw new JobFailedException("graph_request_failed",
-                    $"Graph answered HTTP {(int)response.Status} ({response.ErrorCode() ?? "no error code"}) when listing the {what}");
+            try
+            {
+                while (true)
+                {
+                    if (!response.IsSuccess) return (false, TargetFailures.ReasonOf(response), Message(response, "drives of a site"));
+                    using var doc = response.Json();
+                    foreach (var d in doc.RootElement.GetProperty("value").EnumerateArray())
+                        if (d.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
+                            into.Add(new StageRow(driveId, false, d.GetRawText(), site.Id, null));
+                    if (!doc.RootElement.TryGetProperty("@odata.nextLink", out var next) || next.GetString() is not { } nextUrl) return (true, null, null);
+                    response = await graph.GetAsync(nextUrl, run.Graph, ct);
+                }
+            }
+            catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+            {
+                return (false, TargetFailures.ReasonOf(e), e.Message);
+            }
         }
     }
 }

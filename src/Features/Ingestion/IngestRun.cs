@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Sentinel.Features.Graph;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
 
 namespace Sentinel.Features.Ingestion;
 
@@ -15,6 +15,10 @@ public sealed class IngestRun(DateTimeOffset startedAt, IRunProgress? progress =
     private long _lastReport;
 
     public DateTimeOffset StartedAt { get; } = startedAt;
+    /// <summary>The job run (ingest_target_failures.last_run_id); null when a slice runs on its own.</summary>
+    public Guid? RunId { get; init; }
+    /// <summary>Targets of this run that could not be ingested (the run ends partial); see <see cref="TargetFailures"/>.</summary>
+    public TargetFailures Failures { get; } = new();
     public GraphCallStats Graph { get; } = new();
     public IRunProgress? Progress { get; } = progress;
     public string Phase { get; set; } = "";

@@ -7,32 +7,91 @@ using Npgsql;
 using NpgsqlTypes;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
+using MediatR;
+using Microsoft.Extensions.Logging;
 
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// Permissions of files (no delta exists): picks never-scanned, changed / sharedChanged (permissions_dirty) and then
-/// the stalest files, fetches /drives/{d}/items/{i}/permissions through $batch (20 per request, several in flight,
-/// the next chunk fetched while the previous one is written), and per chunk commits permissions and one grant row
-/// per principal (SIM_CONTRACT grant rule), soft-deleting what vanished, and stamps permissions_last_synced_at.
-/// Bounded by permission_max_files and the run's time budget; the next run continues with what is left.
+/// Permissions by SharePoint's inheritance model (docs/ingestion.md "Permission model"). Graph returns an item's
+/// EFFECTIVE permissions, so only the roots of permission hierarchies are scanned: drive roots and items delta marks
+/// with a <c>shared</c> facet (folders included) — dirty or never scanned first, then non-roots that need a look (a file
+/// with sharedChanged, a former root), then roots older than permission_rescan_after_hours, then a rolling
+/// verification of inheriting files (permission_verify_per_day). A root stores its permissions as its own; any other
+/// scanned item is compared with its parent's hierarchy: equal = it inherits (own rows go), different = it becomes a
+/// root (permissions_differ; drift when a verification found it). Inheriting items never get a call: their effective
+/// permissions are their root's (<see cref="MaintainPermissionRoots"/>, v_drive_item_effective_permissions).
+/// Fetched through $batch (20 per request, several in flight, the next chunk fetched while the previous one is
+/// written). A failed fetch (a batch that fails as a whole, or an item answered with an error) is NOT stamped: the
+/// item keeps its dirty flag and old sync time, counts as failed, and the run goes on with the other batches.
 /// </summary>
 public static class ScanPermissionsBatch
 {
     public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
 
-    public sealed record Result(long FilesScanned, long Permissions, long Grants, long FilesNotFound, long FilesFailed, int Chunks, bool StoppedByBudget);
+    /// <param name="FilesScanned">items whose permissions were fetched (roots, checks and verifications; the name is historical)</param>
+    public sealed record Result(long FilesScanned, long Permissions, long Grants, long FilesNotFound, long FilesFailed, int Chunks, bool StoppedByBudget,
+        long RootsScanned = 0, long ItemsChecked = 0, long ItemsVerified = 0, long Drift = 0, long PermissionCalls = 0, long ResourceUnits = 0);
 
     internal sealed class Validator : AbstractValidator<Command>;
 
-    private const string PickSql = """
-        SELECT id, drive_id AS DriveId FROM msgraph_drive_items
-        WHERE deleted_at IS NULL AND NOT is_folder
-          AND (permissions_dirty OR permissions_last_synced_at IS NULL OR permissions_last_synced_at < @StaleBefore)
-          AND (permissions_last_synced_at IS NULL OR permissions_last_synced_at < @RunStart OR permissions_dirty)
+    /// <summary>Kinds of picks: a root (stored as its own), a check against the parent's hierarchy, a rolling verification.</summary>
+    internal static class Kinds
+    {
+        public const string Root = "root", Check = "check", Verify = "verify";
+    }
+
+    private const string PickDirtyRootsSql = """
+        SELECT id, drive_id AS DriveId, CASE WHEN is_root OR coalesce(raw ? 'shared', false) THEN 'root' ELSE 'check' END AS Kind
+        FROM msgraph_drive_items
+        WHERE deleted_at IS NULL AND has_unique_permissions
+          AND (permissions_dirty OR permissions_last_synced_at IS NULL)
           AND NOT (id = ANY(@Exclude))
         ORDER BY permissions_dirty DESC, permissions_last_synced_at NULLS FIRST, id
         LIMIT @Limit
+        """;
+
+    private const string PickChecksSql = """
+        SELECT id, drive_id AS DriveId, 'check' AS Kind FROM msgraph_drive_items
+        WHERE deleted_at IS NULL AND permissions_dirty AND NOT has_unique_permissions AND NOT (id = ANY(@Exclude))
+        ORDER BY id
+        LIMIT @Limit
+        """;
+
+    private const string PickStaleRootsSql = """
+        SELECT id, drive_id AS DriveId, CASE WHEN is_root OR coalesce(raw ? 'shared', false) THEN 'root' ELSE 'check' END AS Kind
+        FROM msgraph_drive_items
+        WHERE deleted_at IS NULL AND has_unique_permissions AND NOT permissions_dirty
+          AND permissions_last_synced_at < @StaleBefore AND permissions_last_synced_at < @RunStart
+          AND NOT (id = ANY(@Exclude))
+        ORDER BY permissions_dirty DESC, permissions_last_synced_at NULLS FIRST, id
+        LIMIT @Limit
+        """;
+
+    private const string PickVerifySql = """
+        SELECT id, drive_id AS DriveId, 'verify' AS Kind FROM msgraph_drive_items
+        WHERE deleted_at IS NULL AND NOT has_unique_permissions AND NOT is_folder AND permission_root_id IS NOT NULL
+          AND (permission_verified_at IS NULL OR permission_verified_at < @RunStart) AND NOT (id = ANY(@Exclude))
+        ORDER BY permission_verified_at NULLS FIRST, id
+        LIMIT @Limit
+        """;
+
+    /// <summary>How many inheriting files the rolling verification may still check today.</summary>
+    private const string VerifyQuotaSql = """
+        SELECT ceil(count(*) * @Percent / 100.0)::bigint
+               - count(*) FILTER (WHERE permission_verified_at >= @DayAgo)
+        FROM msgraph_drive_items
+        WHERE deleted_at IS NULL AND NOT has_unique_permissions AND NOT is_folder
+        """;
+
+    /// <summary>The effective permissions each checked item would inherit: its parent's hierarchy root's.</summary>
+    private const string ExpectedSql = """
+        SELECT c.id AS ItemId, p.permission_id AS PermissionId,
+               coalesce(array_to_string(ARRAY(SELECT r FROM unnest(p.roles) r ORDER BY r), ','), '') AS Roles
+        FROM unnest(@Ids::text[]) AS c(id)
+        JOIN msgraph_drive_items i ON i.id = c.id
+        JOIN msgraph_drive_items par ON par.id = i.parent_id
+        JOIN msgraph_drive_item_permissions p ON p.item_id = par.permission_root_id AND p.deleted_at IS NULL
         """;
 
     private const string MergeSql = """
@@ -43,7 +102,7 @@ public static class ScanPermissionsBatch
                s.raw->'link'->>'type', s.raw->'link'->>'scope', s.raw->'link'->>'webUrl', (s.raw->'link'->>'preventsDownload')::boolean,
                NULLIF((s.raw->>'expirationDateTime')::timestamptz, '0001-01-01T00:00:00Z'::timestamptz), s.raw->'inheritedFrom'->>'id',
                @Now, NULL, s.raw, (s.raw->>'hasPassword')::boolean, s.raw->>'shareId'
-        FROM stage_perms s
+        FROM stage_perms s WHERE s.a = ANY(@Scanned)
         ON CONFLICT (permission_id, item_id) DO UPDATE SET
             drive_id = EXCLUDED.drive_id, roles = EXCLUDED.roles, link_type = EXCLUDED.link_type, link_scope = EXCLUDED.link_scope,
             link_web_url = EXCLUDED.link_web_url, link_prevents_download = EXCLUDED.link_prevents_download,
@@ -55,90 +114,91 @@ public static class ScanPermissionsBatch
         WHERE t.item_id = ANY(@Scanned) AND t.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM stage_perms s WHERE s.a = t.item_id AND s.id = t.permission_id);
 
+        -- Principals: site-scoped ids keyed with their site (or OneDrive), Entra users linked by id or claims login
+        -- name, external people by email / UPN / login name, organisation-wide claims flagged.
         INSERT INTO msgraph_drive_item_permission_grants AS t (permission_id, item_id, principal_type, principal_id, principal_display_name,
-            principal_email, principal_user_principal_name, synced_at, deleted_at, raw, is_external, login_name)
-        SELECT DISTINCT ON (g.permission_id, g.item_id, g.principal_type, g.principal_id)
-               g.permission_id, g.item_id, g.principal_type, g.principal_id, g.display_name, g.email, g.upn, @Now, NULL, g.raw, g.is_external, g.login_name
-        FROM stage_grants g
+            principal_email, principal_user_principal_name, synced_at, deleted_at, raw, is_external, login_name,
+            site_key, principal_key, person_key, entra_user_id, is_org_wide)
+        SELECT DISTINCT ON (x.permission_id, x.item_id, x.principal_type, x.principal_id)
+               x.permission_id, x.item_id, x.principal_type, x.principal_id, x.display_name, x.email, x.upn, @Now, NULL, x.raw, x.is_external, x.login_name,
+               x.site_key,
+               CASE WHEN x.entra_user_id IS NOT NULL THEN 'user:' || x.entra_user_id
+                    WHEN x.principal_type IN ('siteUser', 'siteGroup') THEN x.principal_type || ':' || x.site_key || ':' || x.principal_id
+                    ELSE x.principal_type || ':' || x.principal_id END,
+               lower(coalesce(nullif(x.email, ''), nullif(x.upn, ''), nullif(x.login_name, ''), x.principal_type || ':' || x.principal_id)),
+               x.entra_user_id,
+               coalesce(x.login_name ILIKE 'c:0-.f|rolemanager|spo-grid-all-users%' OR x.login_name = 'c:0(.s|true'
+                        OR x.login_name ILIKE 'c:0!.s|windows', false)
+        FROM (
+            SELECT g.*, coalesce(d.site_id, 'drive:' || g.drive_id) AS site_key,
+                   CASE WHEN g.principal_type = 'user' THEN g.principal_id
+                        WHEN g.login_name ILIKE 'i:0#.f|membership|%' THEN
+                             (SELECT u.id FROM msgraph_users u WHERE lower(u.user_principal_name) = lower(substr(g.login_name, 19)) LIMIT 1)
+                   END AS entra_user_id
+            FROM stage_grants g LEFT JOIN msgraph_drives d ON d.id = g.drive_id
+            WHERE g.item_id = ANY(@Scanned)
+        ) x
         ON CONFLICT (permission_id, item_id, principal_type, principal_id) DO UPDATE SET
             principal_display_name = EXCLUDED.principal_display_name, principal_email = EXCLUDED.principal_email,
             principal_user_principal_name = EXCLUDED.principal_user_principal_name, synced_at = EXCLUDED.synced_at, deleted_at = NULL,
-            raw = EXCLUDED.raw, is_external = EXCLUDED.is_external, login_name = EXCLUDED.login_name
-        WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.is_external <> EXCLUDED.is_external;
+            raw = EXCLUDED.raw, is_external = EXCLUDED.is_external, login_name = EXCLUDED.login_name, site_key = EXCLUDED.site_key,
+            principal_key = EXCLUDED.principal_key, person_key = EXCLUDED.person_key, entra_user_id = EXCLUDED.entra_user_id,
+            is_org_wide = EXCLUDED.is_org_wide
+        WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR t.is_external <> EXCLUDED.is_external
+           OR t.principal_key IS DISTINCT FROM EXCLUDED.principal_key OR t.entra_user_id IS DISTINCT FROM EXCLUDED.entra_user_id;
 
         UPDATE msgraph_drive_item_permission_grants t SET deleted_at = @Now, synced_at = @Now
         WHERE t.item_id = ANY(@Scanned) AND t.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM stage_grants g WHERE g.item_id = t.item_id AND g.permission_id = t.permission_id
                           AND g.principal_type = t.principal_type AND g.principal_id = t.principal_id);
-
-        UPDATE msgraph_drive_items SET permissions_last_synced_at = @Now, permissions_dirty = false WHERE id = ANY(@Done);
         """;
 
-    internal sealed record FileRef(string Id, string DriveId);
+    /// <summary>Items found to differ from their parent's hierarchy become roots; items found equal inherit (own rows go).</summary>
+    private const string ClassifySql = """
+        WITH became_roots AS (
+            UPDATE msgraph_drive_items SET permissions_differ = true, has_unique_permissions = true
+            WHERE id = ANY(@Differ) AND NOT (permissions_differ AND has_unique_permissions)
+            RETURNING drive_id
+        ), inherit AS (
+            UPDATE msgraph_drive_items SET permissions_differ = false,
+                   has_unique_permissions = (is_root OR coalesce(raw ? 'shared', false))
+            WHERE id = ANY(@Inherit) AND (permissions_differ OR has_unique_permissions <> (is_root OR coalesce(raw ? 'shared', false)))
+            RETURNING drive_id
+        ), perms AS (
+            UPDATE msgraph_drive_item_permissions SET deleted_at = @Now, synced_at = @Now
+            WHERE item_id = ANY(@Inherit) AND deleted_at IS NULL
+        ), grants AS (
+            UPDATE msgraph_drive_item_permission_grants SET deleted_at = @Now, synced_at = @Now
+            WHERE item_id = ANY(@Inherit) AND deleted_at IS NULL
+        )
+        SELECT drive_id FROM became_roots UNION SELECT drive_id FROM inherit;
+        """;
 
-    /// <summary>One grant row (SIM_CONTRACT.md grant rule).</summary>
-    internal sealed record Grant(string PrincipalType, string PrincipalId, string? DisplayName, string? Email, string? Upn, string? LoginName,
-        bool IsExternal, string Raw);
+    private const string StampSql = """
+        UPDATE msgraph_drive_items SET permissions_last_synced_at = @Now, permissions_dirty = false WHERE id = ANY(@Done);
+        UPDATE msgraph_drive_items SET permission_verified_at = @Now WHERE id = ANY(@Verified);
+        """;
 
-    private static readonly string[] PrincipalFacets = ["user", "group", "application", "siteUser", "siteGroup"];
+    internal sealed record FileRef(string Id, string DriveId, string Kind);
 
-    /// <summary>
-    /// For each identity set in grantedToV2 and each entry of grantedToIdentitiesV2 (deduplicated by type+id): the first facet
-    /// present among user, group, application, siteUser, siteGroup. An invitation without grantee → ("invitation", email).
-    /// External = any facet's loginName contains #ext# or urn:spo:guest, or an invitation.
-    /// </summary>
-    internal static List<Grant> GrantsOf(JsonElement permission)
-    {
-        var sets = new List<JsonElement>();
-        if (permission.TryGetProperty("grantedToV2", out var g) && g.ValueKind == JsonValueKind.Object) sets.Add(g);
-        if (permission.TryGetProperty("grantedToIdentitiesV2", out var gs) && gs.ValueKind == JsonValueKind.Array)
-            sets.AddRange(gs.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object));
-        var grants = new List<Grant>();
-        var seen = new HashSet<(string, string)>();
-        foreach (var set in sets)
-        {
-            foreach (var facetName in PrincipalFacets)
-            {
-                if (!set.TryGetProperty(facetName, out var facet) || facet.ValueKind != JsonValueKind.Object) continue;
-                if (!facet.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
-                if (seen.Add((facetName, id)))
-                {
-                    string? loginName = Str(facet, "loginName"), email = Str(facet, "email");
-                    var external = false;
-                    foreach (var f in set.EnumerateObject())
-                    {
-                        if (f.Value.ValueKind != JsonValueKind.Object) continue;
-                        var login = Str(f.Value, "loginName");
-                        if (login is not null && (login.Contains("#ext#", StringComparison.OrdinalIgnoreCase) || login.Contains("urn:spo:guest", StringComparison.OrdinalIgnoreCase)))
-                            external = true;
-                        loginName ??= login;
-                        email ??= Str(f.Value, "email");
-                    }
-                    grants.Add(new Grant(facetName, id, Str(facet, "displayName"), email, Str(facet, "userPrincipalName"), loginName, external, set.GetRawText()));
-                }
-                break;
-            }
-        }
-        if (grants.Count == 0 && permission.TryGetProperty("invitation", out var inv) && inv.ValueKind == JsonValueKind.Object &&
-            Str(inv, "email") is { Length: > 0 } invited)
-            grants.Add(new Grant("invitation", invited, null, invited, null, null, true, inv.GetRawText()));
-        return grants;
-    }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
-    /// <summary>The fetched permissions of one chunk (bounded: permission_batch_size files).</summary>
+    /// <summary>The fetched permissions of one chunk (bounded: permission_batch_size items).</summary>
     private sealed class ChunkResult
     {
+        public List<FileRef> Items { get; init; } = [];
         public List<StageRow> Permissions { get; } = [];
-        public List<(string ItemId, string PermissionId, Grant Grant)> Grants { get; } = [];
-        public List<string> Scanned { get; } = []; // 200: the item's permission set is authoritative
-        public List<string> Done { get; } = [];    // every attempted file (stamped so the scan moves on)
-        public long NotFound, Failed;
+        public List<(string ItemId, string DriveId, string PermissionId, PermissionGrant Grant)> Grants { get; } = [];
+        /// <summary>Fetched (200): the item's effective permission set, as (permission id, sorted roles).</summary>
+        public Dictionary<string, HashSet<(string Id, string Roles)>> Fetched { get; } = new(StringComparer.Ordinal);
+        public List<string> NotFound { get; } = [];
+        public List<string> Failed { get; } = [];
+        public long Calls;
     }
 
-    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
+    /// <summary>What writing a chunk decided.</summary>
+    private sealed record ChunkOutcome(int Stored, int Inheriting, int Drift, IReadOnlyCollection<string> ChangedDrives);
+
+    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock, IMediator mediator,
+        ILogger<ScanPermissionsBatch.Command> log) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
         {
@@ -146,10 +206,17 @@ public static class ScanPermissionsBatch
             var run = request.Run ?? new IngestRun(clock.GetUtcNow());
             var budget = Stopwatch.StartNew();
             var budgetLeft = TimeSpan.FromSeconds(options.TimeBudgetSeconds) - (clock.GetUtcNow() - run.StartedAt);
-            long scanned = 0, permissions = 0, grants = 0, notFound = 0, failed = 0;
+            long scanned = 0, permissions = 0, grants = 0, notFound = 0, failed = 0, roots = 0, checks = 0, verified = 0, drift = 0, calls = 0;
             var chunks = 0;
             var stoppedByBudget = false;
+            var ruBefore = run.Graph.ResourceUnits;
+            var changedDrives = new HashSet<string>(StringComparer.Ordinal);
+            var failedIds = new HashSet<string>(StringComparer.Ordinal); // not picked again in this run
 
+            // Hierarchies first (drive-items delta just ran): roots, parent roots of sharing changes, clean inheriting items.
+            await mediator.Send(new MaintainPermissionRoots.Command(RunStartedAt: run.StartedAt), ct);
+
+            long verifyLeft = -1; // computed when the verification stage starts
             bool MayStartMore()
             {
                 if (budget.Elapsed >= budgetLeft) { stoppedByBudget = true; return false; }
@@ -160,23 +227,38 @@ public static class ScanPermissionsBatch
                 ? options.PermissionBatchSize
                 : (int)Math.Max(0, Math.Min(options.PermissionBatchSize, options.PermissionMaxFiles - scanned));
 
-            var current = MayStartMore() ? await PickAsync(NextLimit(), [], options, run, ct) : [];
+            async Task<List<FileRef>> Pick(IEnumerable<string> inFlight)
+            {
+                var exclude = failedIds.Concat(inFlight).ToArray();
+                var picked = await PickAsync(NextLimit(), exclude, options, run, verifyLeft, ct);
+                if (picked.Count == 0 && verifyLeft < 0 && options.PermissionVerifyPercentPerDay > 0)
+                {
+                    verifyLeft = await VerifyQuotaAsync(options, ct);
+                    picked = await PickAsync(NextLimit(), exclude, options, run, verifyLeft, ct);
+                }
+                if (verifyLeft > 0) verifyLeft -= picked.Count(p => p.Kind == Kinds.Verify);
+                return picked;
+            }
+
+            var current = MayStartMore() ? await Pick([]) : [];
             var fetch = current.Count > 0 ? FetchAsync(current, options, run, ct) : null;
             while (current.Count > 0 && fetch is not null)
             {
                 var result = await fetch;
                 scanned += current.Count;
+                foreach (var id in result.Failed) failedIds.Add(id);
                 // Fetch the next chunk while this one is written.
                 List<FileRef> next = [];
                 fetch = null;
                 if (MayStartMore() && NextLimit() > 0)
                 {
-                    next = await PickAsync(NextLimit(), current.Select(f => f.Id).ToArray(), options, run, ct);
+                    next = await Pick(current.Select(f => f.Id));
                     if (next.Count > 0) fetch = FetchAsync(next, options, run, ct);
                 }
+                ChunkOutcome outcome;
                 try
                 {
-                    await WriteAsync(result, ct);
+                    outcome = await WriteAsync(result, ct);
                 }
                 catch
                 {
@@ -184,36 +266,76 @@ public static class ScanPermissionsBatch
                     throw;
                 }
                 chunks++;
+                calls += result.Calls;
                 permissions += result.Permissions.Count;
                 grants += result.Grants.Count;
-                notFound += result.NotFound;
-                failed += result.Failed;
+                notFound += result.NotFound.Count;
+                failed += result.Failed.Count;
+                drift += outcome.Drift;
+                foreach (var d in outcome.ChangedDrives) changedDrives.Add(d);
+                var ok = result.Fetched.Keys.ToHashSet(StringComparer.Ordinal);
+                roots += result.Items.Count(i => i.Kind == Kinds.Root && ok.Contains(i.Id));
+                checks += result.Items.Count(i => i.Kind == Kinds.Check && ok.Contains(i.Id));
+                verified += result.Items.Count(i => i.Kind == Kinds.Verify && ok.Contains(i.Id));
                 run.Add("files_scanned", current.Count);
+                run.Add("permission_roots_scanned", result.Items.Count(i => i.Kind == Kinds.Root && ok.Contains(i.Id)));
                 run.Add("permissions", result.Permissions.Count);
                 run.Add("grants", result.Grants.Count);
+                if (result.Failed.Count > 0) run.Add("permission_items_failed", result.Failed.Count);
+                if (outcome.Drift > 0) run.Add("permission_drift", outcome.Drift);
                 await run.ReportAsync(ct);
                 current = next;
             }
-            return new Result(scanned, permissions, grants, notFound, failed, chunks, stoppedByBudget);
+
+            // Hierarchies a scan changed (an item became a root, or turned out to inherit) are walked again.
+            if (changedDrives.Count > 0)
+                await mediator.Send(new MaintainPermissionRoots.Command(changedDrives, run.StartedAt, ChangedOnly: true), ct);
+            if (failed > 0)
+                log.LogWarning("Permission scan: {Failed} items could not be fetched; they stay dirty and are retried by the next run", failed);
+            return new Result(scanned, permissions, grants, notFound, failed, chunks, stoppedByBudget, roots, checks, verified, drift, calls,
+                run.Graph.ResourceUnits - ruBefore);
         }
 
-        private async Task<List<FileRef>> PickAsync(int limit, string[] exclude, GraphIngestOptions options, IngestRun run, CancellationToken ct)
+        private async Task<long> VerifyQuotaAsync(GraphIngestOptions options, CancellationToken ct)
+        {
+            await using var connection = await db.OpenAsync(ct);
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition(VerifyQuotaSql, new
+            {
+                Percent = options.PermissionVerifyPercentPerDay,
+                DayAgo = clock.GetUtcNow() - TimeSpan.FromDays(1),
+            }, cancellationToken: ct));
+        }
+
+        private async Task<List<FileRef>> PickAsync(int limit, string[] exclude, GraphIngestOptions options, IngestRun run, long verifyLeft, CancellationToken ct)
         {
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
-            var rows = await connection.QueryAsync<FileRef>(new CommandDefinition(PickSql, new
+            var picked = new List<FileRef>();
+            var args = new DynamicParameters(new
             {
                 StaleBefore = now - TimeSpan.FromHours(options.PermissionRescanAfterHours),
                 RunStart = run.StartedAt, // nothing scanned in this run is picked twice
                 Exclude = exclude,
-                Limit = limit,
-            }, cancellationToken: ct));
-            return rows.ToList();
+            });
+            // Dirty / never-scanned roots, then non-roots that need a look, then stale roots, then verification.
+            foreach (var sql in new[] { PickDirtyRootsSql, PickChecksSql, PickStaleRootsSql })
+            {
+                if (picked.Count >= limit) break;
+                args.Add("Limit", limit - picked.Count);
+                args.Add("Exclude", exclude.Concat(picked.Select(p => p.Id)).ToArray());
+                picked.AddRange(await connection.QueryAsync<FileRef>(new CommandDefinition(sql, args, cancellationToken: ct)));
+            }
+            if (picked.Count == 0 && verifyLeft > 0)
+            {
+                args.Add("Limit", (int)Math.Min(limit, verifyLeft));
+                picked.AddRange(await connection.QueryAsync<FileRef>(new CommandDefinition(PickVerifySql, args, cancellationToken: ct)));
+            }
+            return picked;
         }
 
         private async Task<ChunkResult> FetchAsync(List<FileRef> files, GraphIngestOptions options, IngestRun run, CancellationToken ct)
         {
-            var result = new ChunkResult();
+            var result = new ChunkResult { Items = files };
             using var gate = new SemaphoreSlim(options.PermissionConcurrency);
             var batches = files.Chunk(GraphBatch.MaxPerBatch).ToList();
             var responses = await Task.WhenAll(batches.Select(async batch =>
@@ -224,18 +346,28 @@ public static class ScanPermissionsBatch
                     return await GraphBatch.GetManyAsync(graph, retry,
                         batch.Select(f => $"drives/{f.DriveId}/items/{f.Id}/permissions").ToList(), run.Graph, ct);
                 }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // One failing batch does not abort the run: its items count as failed and stay dirty.
+                    log.LogWarning("Permission batch of {Count} items failed: {Error}", batch.Length, e.Message);
+                    return null;
+                }
                 finally { gate.Release(); }
             }));
             for (var b = 0; b < batches.Count; b++)
             for (var i = 0; i < batches[b].Length; i++)
             {
                 var file = batches[b][i];
-                var response = responses[b][i];
-                result.Done.Add(file.Id);
-                if (response.Status == HttpStatusCode.NotFound) { result.NotFound++; continue; }
-                if (!response.IsSuccess) { result.Failed++; continue; }
-                result.Scanned.Add(file.Id);
+                if (responses[b] is not { } batchResponses) { result.Failed.Add(file.Id); continue; }
+                result.Calls++;
+                var response = batchResponses[i];
+                if (response.Status == HttpStatusCode.NotFound) { result.NotFound.Add(file.Id); continue; }
+                if (!response.IsSuccess) { result.Failed.Add(file.Id); continue; }
+                var rows = new List<StageRow>();
+                var grantRows = new List<(string, string, string, PermissionGrant)>();
+                var set = new HashSet<(string, string)>();
                 var page = response;
+                var complete = true;
                 while (true)
                 {
                     using var doc = page.Json();
@@ -243,18 +375,33 @@ public static class ScanPermissionsBatch
                         foreach (var p in value.EnumerateArray())
                         {
                             if (!p.TryGetProperty("id", out var pid) || pid.GetString() is not { Length: > 0 } permissionId) continue;
-                            result.Permissions.Add(new StageRow(permissionId, false, p.GetRawText(), file.Id, file.DriveId));
-                            foreach (var grant in GrantsOf(p)) result.Grants.Add((file.Id, permissionId, grant));
+                            rows.Add(new StageRow(permissionId, false, p.GetRawText(), file.Id, file.DriveId));
+                            set.Add((permissionId, RolesOf(p)));
+                            foreach (var grant in PermissionGrant.Of(p)) grantRows.Add((file.Id, file.DriveId, permissionId, grant));
                         }
                     if (!doc.RootElement.TryGetProperty("@odata.nextLink", out var next) || next.GetString() is not { } nextUrl) break;
-                    page = await graph.GetAsync(nextUrl, run.Graph, ct);
-                    if (!page.IsSuccess) { result.Failed++; result.Scanned.Remove(file.Id); break; }
+                    try
+                    {
+                        page = await graph.GetAsync(nextUrl, run.Graph, ct);
+                        result.Calls++;
+                    }
+                    catch (Exception) when (!ct.IsCancellationRequested) { complete = false; break; }
+                    if (!page.IsSuccess) { complete = false; break; }
                 }
+                if (!complete) { result.Failed.Add(file.Id); continue; }
+                result.Permissions.AddRange(rows);
+                result.Grants.AddRange(grantRows);
+                result.Fetched[file.Id] = set;
             }
             return result;
         }
 
-        private async Task WriteAsync(ChunkResult result, CancellationToken ct)
+        private static string RolesOf(JsonElement permission) =>
+            permission.TryGetProperty("roles", out var r) && r.ValueKind == JsonValueKind.Array
+                ? string.Join(',', r.EnumerateArray().Select(x => x.GetString() ?? "").Order(StringComparer.Ordinal))
+                : "";
+
+        private async Task<ChunkOutcome> WriteAsync(ChunkResult result, CancellationToken ct)
         {
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
@@ -262,17 +409,18 @@ public static class ScanPermissionsBatch
             await connection.ExecuteAsync(new CommandDefinition(DeltaRounds.PageSettingsSql, transaction: tx, cancellationToken: ct));
             await Staging.CopyAsync(connection, "stage_perms", result.Permissions, ct);
             await connection.ExecuteAsync("""
-                CREATE TEMP TABLE stage_grants (permission_id text, item_id text, principal_type text, principal_id text, display_name text,
+                CREATE TEMP TABLE stage_grants (permission_id text, item_id text, drive_id text, principal_type text, principal_id text, display_name text,
                     email text, upn text, login_name text, is_external boolean, raw jsonb) ON COMMIT DROP
                 """);
             await using (var writer = await connection.BeginBinaryImportAsync(
-                "COPY stage_grants (permission_id, item_id, principal_type, principal_id, display_name, email, upn, login_name, is_external, raw) FROM STDIN (FORMAT BINARY)", ct))
+                "COPY stage_grants (permission_id, item_id, drive_id, principal_type, principal_id, display_name, email, upn, login_name, is_external, raw) FROM STDIN (FORMAT BINARY)", ct))
             {
-                foreach (var (itemId, permissionId, g) in result.Grants)
+                foreach (var (itemId, driveId, permissionId, g) in result.Grants)
                 {
                     await writer.StartRowAsync(ct);
                     await writer.WriteAsync(permissionId, NpgsqlDbType.Text, ct);
                     await writer.WriteAsync(itemId, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(driveId, NpgsqlDbType.Text, ct);
                     await writer.WriteAsync(g.PrincipalType, NpgsqlDbType.Text, ct);
                     await writer.WriteAsync(g.PrincipalId, NpgsqlDbType.Text, ct);
                     await WriteNullable(writer, g.DisplayName, ct);
@@ -284,13 +432,52 @@ public static class ScanPermissionsBatch
                 }
                 await writer.CompleteAsync(ct);
             }
-            await connection.ExecuteAsync(new CommandDefinition(MergeSql, new
+
+            // 1. Roots: what Graph returned is the root's own set.
+            var rootIds = result.Items.Where(i => i.Kind == Kinds.Root && result.Fetched.ContainsKey(i.Id)).Select(i => i.Id).ToArray();
+            if (rootIds.Length > 0)
+                await connection.ExecuteAsync(new CommandDefinition(MergeSql, new { Now = now, Scanned = rootIds }, tx, cancellationToken: ct));
+
+            // 2. Everything else is compared with the hierarchy it would inherit (after step 1, so a root and its
+            //    subtree in one chunk compare with the fresh root).
+            var compared = result.Items.Where(i => i.Kind != Kinds.Root && result.Fetched.ContainsKey(i.Id)).ToList();
+            var differ = new List<string>();
+            var inherit = new List<string>();
+            var driftCount = 0;
+            if (compared.Count > 0)
+            {
+                var expected = (await connection.QueryAsync<(string ItemId, string PermissionId, string Roles)>(new CommandDefinition(ExpectedSql,
+                        new { Ids = compared.Select(c => c.Id).ToArray() }, tx, cancellationToken: ct)))
+                    .GroupBy(r => r.ItemId, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Select(r => (r.PermissionId, r.Roles)).ToHashSet(), StringComparer.Ordinal);
+                foreach (var item in compared)
+                {
+                    var want = expected.GetValueOrDefault(item.Id) ?? [];
+                    if (want.SetEquals(result.Fetched[item.Id])) inherit.Add(item.Id);
+                    else
+                    {
+                        differ.Add(item.Id);
+                        if (item.Kind == Kinds.Verify) driftCount++;
+                    }
+                }
+            }
+            if (differ.Count > 0)
+                await connection.ExecuteAsync(new CommandDefinition(MergeSql, new { Now = now, Scanned = differ.ToArray() }, tx, cancellationToken: ct));
+            var changedDrives = (differ.Count + inherit.Count) > 0
+                ? (await connection.QueryAsync<string>(new CommandDefinition(ClassifySql,
+                    new { Now = now, Differ = differ.ToArray(), Inherit = inherit.ToArray() }, tx, cancellationToken: ct))).ToList()
+                : [];
+
+            // 3. Stamp what was answered (200 or 404); failed items keep their dirty flag and old sync time.
+            var done = result.Fetched.Keys.Concat(result.NotFound).ToArray();
+            await connection.ExecuteAsync(new CommandDefinition(StampSql, new
             {
                 Now = now,
-                Scanned = result.Scanned.ToArray(),
-                Done = result.Done.ToArray(),
+                Done = done,
+                Verified = compared.Where(c => result.Fetched.ContainsKey(c.Id)).Select(c => c.Id).ToArray(),
             }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
+            return new ChunkOutcome(rootIds.Length + differ.Count, inherit.Count, driftCount, changedDrives);
         }
 
         private static async Task WriteNullable(NpgsqlBinaryImporter writer, string? value, CancellationToken ct)

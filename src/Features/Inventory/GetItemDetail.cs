@@ -56,16 +56,25 @@ public static class GetItemDetail
         SELECT id, name, is_root FROM up ORDER BY depth DESC
         """;
 
+    /// <summary>The item's effective permissions: those of its permission hierarchy's root (itself when it has unique
+    /// permissions); inherited ones name the root they come from.</summary>
+    private const string SourceSql = """
+        SELECT coalesce((SELECT permission_root_id FROM msgraph_drive_items WHERE id = @ItemId AND deleted_at IS NULL), @ItemId)
+        """;
+
     private const string PermissionsSql = """
-        SELECT permission_id, array_to_string(roles, ',') AS roles, link_type, link_scope, link_expiration_dt, inherited_from_id, has_password, deleted_at
-          FROM msgraph_drive_item_permissions WHERE item_id = @ItemId
+        SELECT permission_id, array_to_string(roles, ',') AS roles, link_type, link_scope, link_expiration_dt,
+               CASE WHEN item_id <> @ItemId THEN item_id ELSE inherited_from_id END AS inherited_from_id, has_password, deleted_at
+          FROM msgraph_drive_item_permissions WHERE item_id = @Source AND (item_id = @ItemId OR deleted_at IS NULL)
          ORDER BY deleted_at NULLS FIRST, coalesce(link_scope, 'direct'), permission_id
         """;
 
     private const string GrantsSql = """
-        SELECT permission_id, principal_type, principal_id, principal_display_name AS display_name,
+        SELECT permission_id, principal_type, principal_id,
+               CASE WHEN principal_type = 'siteGroup' THEN coalesce(principal_display_name, principal_id) || ' (site group)'
+                    ELSE principal_display_name END AS display_name,
                coalesce(principal_email, principal_user_principal_name) AS email, is_external, deleted_at
-          FROM msgraph_drive_item_permission_grants WHERE item_id = @ItemId
+          FROM msgraph_drive_item_permission_grants WHERE item_id = @Source AND (item_id = @ItemId OR deleted_at IS NULL)
          ORDER BY principal_display_name, principal_id
         """;
 
@@ -93,8 +102,10 @@ public static class GetItemDetail
             var item = await connection.QuerySingleOrDefaultAsync<ItemRow>(new CommandDefinition(ItemSql, request, cancellationToken: ct))
                        ?? throw new NotFoundException("drive item", request.ItemId);
             var crumbs = (await connection.QueryAsync<Crumb>(new CommandDefinition(CrumbsSql, request, cancellationToken: ct))).ToList();
-            var permissions = (await connection.QueryAsync<PermissionRow>(new CommandDefinition(PermissionsSql, request, cancellationToken: ct))).ToList();
-            var grants = (await connection.QueryAsync<GrantRow>(new CommandDefinition(GrantsSql, request, cancellationToken: ct))).ToList();
+            var source = await connection.ExecuteScalarAsync<string>(new CommandDefinition(SourceSql, request, cancellationToken: ct)) ?? request.ItemId;
+            var args = new { request.ItemId, Source = source };
+            var permissions = (await connection.QueryAsync<PermissionRow>(new CommandDefinition(PermissionsSql, args, cancellationToken: ct))).ToList();
+            var grants = (await connection.QueryAsync<GrantRow>(new CommandDefinition(GrantsSql, args, cancellationToken: ct))).ToList();
             var groupIds = grants.Where(g => g.PrincipalType == "group").Select(g => g.PrincipalId).Distinct().ToArray();
             var members = groupIds.Length == 0
                 ? []

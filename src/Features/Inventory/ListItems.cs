@@ -11,7 +11,8 @@ public static class ListItems
     public sealed record Query(
         string? Search = null, string? DriveId = null, string? SiteId = null, string? Kind = null,
         DeletedFilter Deleted = DeletedFilter.All, bool UniqueOnly = false, string? LinkScope = null,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50,
+        bool StaleExposed = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string DriveId, string? Name, string? Path, bool? IsFolder, long? Size,
         DateTimeOffset? ModifiedDt, DateTimeOffset? DeletedAt, string? DriveName, string? SiteId, string? SiteName, string? WebUrl,
@@ -23,6 +24,13 @@ public static class ListItems
         ["modified"] = new("coalesce(i.modified_dt, '-infinity'::timestamptz)", "timestamptz"),
         ["size"] = new("coalesce(i.size, -1)", "bigint"),
     };
+
+    /// <summary>
+    /// Items Graph reported as deleted before this product ever saw them alive (a first sync lists recent deletions,
+    /// nameless) are noise, not inventory: they are stored (so a later delta can revive them) but never listed.
+    /// Such a row's raw JSON is the deleted facet itself; a row seen alive keeps its last live JSON when deleted.
+    /// </summary>
+    internal const string SeenAliveCondition = "(i.deleted_at IS NULL OR NOT coalesce(i.raw ? 'deleted', false))";
 
     internal sealed class Validator : InventoryListValidator<Query>
     {
@@ -51,16 +59,27 @@ public static class ListItems
             var q = new InventoryQuery()
                 .Deleted(request.Deleted, "i.deleted_at")
                 .Search(request.Search, "i.name", "i.path")
-                .Where("NOT i.is_root");
+                .Where(SeenAliveCondition);
+            // Drive roots are listed only among the items with unique permissions (every drive root is a hierarchy root).
+            if (!request.UniqueOnly) q.Where("NOT i.is_root");
             if (request.DriveId is not null) q.Where("i.drive_id = @DriveId", new { request.DriveId });
+            // Files exposed (anyone, organisation, external people, through their hierarchy root) that nobody modified for a year:
+            // mv_posture_oversharing's stale_exposed, same predicate.
+            if (request.StaleExposed)
+                q.Where("""
+                    i.deleted_at IS NULL AND NOT coalesce(i.is_folder, false) AND i.modified_dt < now() - interval '365 days'
+                    AND EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.permission_root_id AND p.deleted_at IS NULL AND p.risk_rank <= 4)
+                    """);
             if (request.SiteId is not null) q.Where("d.site_id = @SiteId", new { request.SiteId });
             if (request.Kind is "file") q.Where("NOT coalesce(i.is_folder, false)");
             if (request.Kind is "folder") q.Where("coalesce(i.is_folder, false)");
-            if (request.UniqueOnly)
-                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND p.inherited_from_id IS NULL)");
+            // unique_permission_items: the roots of permission hierarchies.
+            if (request.UniqueOnly) q.Where("i.has_unique_permissions");
+            // anonymous_items / organization_items: FILES reachable through such a permission of their hierarchy root,
+            // inherited included (organisation = organisation links or organisation-wide claims).
             if (request.LinkScope is not null)
-                q.Where("EXISTS (SELECT 1 FROM msgraph_drive_item_permissions p WHERE p.item_id = i.id AND p.deleted_at IS NULL AND "
-                        + ListPermissions.ScopeCondition(request.LinkScope) + ")");
+                q.Where("NOT coalesce(i.is_folder, false) AND EXISTS (SELECT 1 FROM v_root_permissions p WHERE p.item_id = i.permission_root_id AND ("
+                        + ListPermissions.ScopeCondition(request.LinkScope) + (request.LinkScope == "organization" ? " OR p.org_wide" : "") + "))");
             var sql = string.Format(Select, sort.Expression) + q.Tail(sort, request.Descending, ["i.id"], request.Cursor, request.Limit);
             await using var connection = await db.OpenAsync(ct);
             var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, q.Parameters, cancellationToken: ct))).ToList();

@@ -8,7 +8,7 @@ namespace Sentinel.Features.Live;
 
 /// <summary>
 /// GET /drives/{d}/items/{i}/permissions, live and never persisted, flattened with the same grant rule as
-/// ingestion (ScanPermissionsBatch.GrantsOf) so it compares one-to-one with the stored rows.
+/// ingestion (PermissionGrant.Of) so it compares one-to-one with the stored rows.
 /// </summary>
 public static class GetLiveDriveItemPermissions
 {
@@ -47,7 +47,7 @@ public static class GetLiveDriveItemPermissions
                     var inherited = p.TryGetProperty("inheritedFrom", out var inh) ? LiveGraph.Str(inh, "id") : null;
                     permissions.Add(new Permission(LiveGraph.Str(p, "id") ?? "", roles, LiveGraph.Str(link, "type"), LiveGraph.Str(link, "scope"),
                         expires, inherited,
-                        ScanPermissionsBatch.GrantsOf(p).Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email ?? g.Upn, g.IsExternal)).ToList()));
+                        PermissionGrant.Of(p).Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email ?? g.Upn, g.IsExternal)).ToList()));
                 }
             }
             return new Result(request.DriveId, request.ItemId, clock.GetUtcNow(), permissions);

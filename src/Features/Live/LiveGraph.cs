@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Sentinel.Features.Graph;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Live;
 

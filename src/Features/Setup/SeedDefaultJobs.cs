@@ -1,7 +1,7 @@
 using Dapper;
 using MediatR;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Features.Setup;
 

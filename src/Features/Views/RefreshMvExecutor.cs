@@ -1,5 +1,6 @@
 using MediatR;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Execution;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Features.Views;
 

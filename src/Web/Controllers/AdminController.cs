@@ -2,7 +2,8 @@ using System.Text.Json;
 using MediatR;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Runs;
 using Sentinel.Web.Auth;
 
 namespace Sentinel.Web.Controllers;

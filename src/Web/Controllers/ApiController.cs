@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Sentinel.Features.Cron;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Schedules;
+using Sentinel.Features.Runs;
 using Sentinel.Web.Auth;
 
 namespace Sentinel.Web.Controllers;

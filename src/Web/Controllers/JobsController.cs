@@ -3,7 +3,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Sentinel.Features.Cron;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Schedules;
 using Sentinel.Web.Auth;
 
 namespace Sentinel.Web.Controllers;
@@ -30,7 +31,7 @@ public sealed class JobsController(IMediator mediator) : Controller
         public bool Enabled { get; set; } = true;
     }
 
-    public sealed record ScheduleModel(ListJobs.Job Job, ScheduleForm Form);
+    public sealed record ScheduleModel(JobView Job, ScheduleForm Form);
 
     [HttpGet("/jobs")]
     public async Task<IActionResult> Index(CancellationToken ct) => View(await mediator.Send(new ListJobs.Query(), ct));
@@ -161,7 +162,7 @@ public sealed class JobsController(IMediator mediator) : Controller
         }
     }
 
-    private async Task<ListJobs.Job> Job(Guid jobId, CancellationToken ct) => (await mediator.Send(new GetJobStatus.Query(jobId), ct)).Job;
+    private async Task<JobView> Job(Guid jobId, CancellationToken ct) => (await mediator.Send(new GetJobStatus.Query(jobId), ct)).Job;
 
     private ViewResult Invalid(string view, object model, RequestValidationException e)
     {

@@ -2,7 +2,8 @@ using MediatR;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Runs;
 using Sentinel.Web.Auth;
 
 namespace Sentinel.Web.Controllers;
@@ -11,7 +12,7 @@ namespace Sentinel.Web.Controllers;
 [Authorize(Policy = Roles.CanRead)]
 public sealed class RunsController(IMediator mediator) : Controller
 {
-    public sealed record IndexModel(ListRuns.Result Runs, IReadOnlyList<ListJobs.Job> Jobs, Guid? JobId, string? Status, string? TriggeredBy);
+    public sealed record IndexModel(ListRuns.Result Runs, IReadOnlyList<JobView> Jobs, Guid? JobId, string? Status, string? TriggeredBy);
 
     [HttpGet("/runs")]
     public async Task<IActionResult> Index([FromQuery(Name = "job_id")] string? jobId, [FromQuery] string? status,

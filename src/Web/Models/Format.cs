@@ -31,6 +31,7 @@ public static class Format
     {
         "success" => "badge-ok",
         "failed" => "badge-err",
+        "partial" => "badge-warn",
         "cancelled" => "badge-warn",
         "running" => "badge-run",
         _ => "badge-info",

@@ -19,6 +19,9 @@ public sealed class InventoryFilter
     [FromQuery(Name = "exposed")] public bool Exposed { get; set; }
     [FromQuery(Name = "unique")] public bool Unique { get; set; }
     [FromQuery(Name = "kind")] public string? Kind { get; set; }
+    [FromQuery(Name = "risk")] public string? Risk { get; set; }
+    [FromQuery(Name = "stale")] public bool Stale { get; set; }
+    [FromQuery(Name = "claim")] public bool Claim { get; set; }
     [FromQuery(Name = "user_type")] public string? UserType { get; set; }
     [FromQuery(Name = "drive_type")] public string? DriveType { get; set; }
     [FromQuery(Name = "sort")] public string? Sort { get; set; }
@@ -31,8 +34,9 @@ public sealed class InventoryFilter
 
     public DeletedFilter DeletedFilter => Deleted switch
     {
-        null or "" or "all" => DeletedFilter.All,
-        "exclude" => DeletedFilter.Exclude,
+        // Live rows by default: soft-deleted rows only when asked for.
+        null or "" or "exclude" => DeletedFilter.Exclude,
+        "all" => DeletedFilter.All,
         "only" => DeletedFilter.Only,
         _ => throw RequestValidationException.For("deleted", "deleted must be all, exclude or only"),
     };
@@ -46,7 +50,7 @@ public sealed class InventoryFilter
     {
         ["q"] = Q, ["deleted"] = Deleted, ["drive_id"] = DriveId, ["site_id"] = SiteId, ["link_scope"] = LinkScope, ["link_type"] = LinkType,
         ["external"] = External ? "true" : null, ["never_expires"] = NeverExpires ? "true" : null, ["exposed"] = Exposed ? "true" : null,
-        ["unique"] = Unique ? "true" : null, ["kind"] = Kind, ["user_type"] = UserType, ["drive_type"] = DriveType,
+        ["unique"] = Unique ? "true" : null, ["kind"] = Kind, ["risk"] = Risk, ["stale"] = Stale ? "true" : null, ["claim"] = Claim ? "true" : null, ["user_type"] = UserType, ["drive_type"] = DriveType,
         ["sort"] = Sort, ["dir"] = Dir, ["limit"] = Limit?.ToString(), ["cursor"] = Cursor,
     };
 
@@ -62,20 +66,22 @@ public sealed class InventoryFilter
     public string SortUrl(string path, string key) =>
         Url(path, ("sort", key), ("dir", (Sort ?? DefaultSort(path)) == key && !Descending ? "desc" : null));
 
-    public string SortMark(string path, string key) => (Sort ?? DefaultSort(path)) == key ? (Descending ? " ▼" : " ▲") : "";
+    public Microsoft.AspNetCore.Html.IHtmlContent SortMark(string path, string key) =>
+        (Sort ?? DefaultSort(path)) == key ? (Descending ? Icons.SortDescending() : Icons.SortAscending()) : Microsoft.AspNetCore.Html.HtmlString.Empty;
 
-    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "id" : "name";
+    private static string DefaultSort(string path) => path.EndsWith("permissions") ? "risk" : "name";
 
     /// <summary>Active filters as removable chips (label, URL without it).</summary>
     public IEnumerable<(string Label, string RemoveUrl)> Chips(string path)
     {
         var labels = new (string Key, string? Value, string Label)[]
         {
-            ("q", Q, $"search: {Q}"), ("deleted", Deleted is "exclude" or "only" ? Deleted : null, Deleted == "only" ? "soft-deleted only" : "hide soft-deleted"),
+            ("q", Q, $"search: {Q}"), ("deleted", Deleted is "all" or "only" ? Deleted : null, Deleted == "only" ? "soft-deleted only" : "with soft-deleted"),
             ("drive_id", DriveId, "drive: " + DriveId), ("site_id", SiteId, "site: " + SiteId), ("link_scope", LinkScope, "link: " + LinkScope),
             ("link_type", LinkType, "link type: " + LinkType), ("external", External ? "true" : null, "external"),
             ("never_expires", NeverExpires ? "true" : null, "never expires"), ("exposed", Exposed ? "true" : null, "exposed (anyone, organisation or external)"),
-            ("unique", Unique ? "true" : null, "unique permissions"), ("kind", Kind, "kind: " + Kind), ("user_type", UserType, "type: " + UserType),
+            ("unique", Unique ? "true" : null, "unique permissions"), ("risk", Risk, "risk: " + Risk?.Replace(",", ", ")),
+            ("stale", Stale ? "true" : null, "exposed files untouched for a year"), ("claim", Claim ? "true" : null, "granted to an org-wide claim"), ("kind", Kind, "kind: " + Kind), ("user_type", UserType, "type: " + UserType),
             ("drive_type", DriveType, "drive type: " + DriveType),
         };
         foreach (var (key, value, label) in labels)

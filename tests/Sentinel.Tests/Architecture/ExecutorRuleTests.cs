@@ -80,7 +80,7 @@ public sealed class ExecutorRuleTests
         using var provider = BuildWith(WebAppHost.ConfigureServices);
         using var scope = provider.CreateScope();
         var handler = scope.ServiceProvider.GetService(
-            typeof(IRequestHandler<Sentinel.Features.Scheduling.CreateJob.Command, Sentinel.Features.Scheduling.CreateJob.Result>));
+            typeof(IRequestHandler<Sentinel.Features.Jobs.CreateJob.Command, Sentinel.Features.Jobs.CreateJob.Result>));
         Assert.NotNull(handler);
     }
 }

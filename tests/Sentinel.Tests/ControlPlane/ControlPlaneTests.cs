@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.TestHost;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Scheduling;
 
 namespace Sentinel.Tests.ControlPlane;
 

@@ -1,6 +1,6 @@
 using Dapper;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Tests.Ingestion;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
 
 namespace Sentinel.Tests.Ingestion;
 
@@ -17,7 +17,21 @@ public sealed class GraphIngestConfigTests
         Assert.Equal(8, options.PermissionConcurrency);
         Assert.Equal(24, options.PermissionRescanAfterHours);
         Assert.Equal(3600, options.TimeBudgetSeconds);
+        Assert.Equal(1.0, options.PermissionVerifyPercentPerDay);
         Assert.True(options.IncludeOneDrive);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("100.5")]
+    [InlineData("\"1%\"")]
+    public void The_verification_share_is_a_percentage(string value)
+    {
+        var config = (JsonObject)JsonNode.Parse($$"""{"permission_verify_per_day": {{value}}}""")!;
+        var problem = Assert.Single(JobTypes.ValidateConfig(JobTypes.GraphIngest, config));
+        Assert.Equal("config.permission_verify_per_day", problem.Field);
+        Assert.Contains("between 0 and 100", problem.Message);
+        Assert.Equal(0.5, GraphIngestConfig.Parse((JsonObject)JsonNode.Parse("""{"permission_verify_per_day": 0.5}""")!).PermissionVerifyPercentPerDay);
     }
 
     [Fact]

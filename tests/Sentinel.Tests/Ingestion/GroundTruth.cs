@@ -33,7 +33,7 @@ public static class GroundTruth
         using var state = await fixture.StateAsync();
         var root = state.RootElement;
         await using var db = await fixture.OpenAsync();
-        var all = entities.Length == 0 ? ["users", "groups", "memberships", "sites", "drives", "items", "permissions", "grants"] : entities;
+        var all = entities.Length == 0 ? ["users", "groups", "memberships", "sites", "drives", "items", "permissions", "grants", "roots", "effective"] : entities;
         var result = new List<Diff>();
         foreach (var entity in all)
         {
@@ -64,6 +64,16 @@ public static class GroundTruth
                         SELECT item_id || '/' || permission_id || '/' || principal_type || '/' || principal_id,
                                concat_ws('|', coalesce(principal_display_name,'∅'), coalesce(principal_email,'∅'), is_external::text)
                         FROM msgraph_drive_item_permission_grants WHERE deleted_at IS NULL
+                        """)),
+                // The permission model: every live item's hierarchy root and whether it has unique permissions...
+                "roots" => (Live(root, "items", i => S(i, "id"), i => J(S(i, "permissionRootId"), B(i, "hasUniquePermissions"))),
+                    await Db(db, "SELECT id, concat_ws('|', coalesce(permission_root_id,'∅'), has_unique_permissions::text) FROM msgraph_drive_items WHERE deleted_at IS NULL")),
+                // ...and its effective permissions (own + inherited), answered from the database without a Graph call.
+                "effective" => (Live(root, "items", i => S(i, "id"), i => string.Join(',', i.GetProperty("effectivePermissionIds").EnumerateArray().Select(x => x.GetString()))),
+                    await Db(db, """
+                        SELECT i.id, coalesce(string_agg(DISTINCT e.permission_id COLLATE "C", ',' ORDER BY e.permission_id COLLATE "C"), '')
+                          FROM msgraph_drive_items i LEFT JOIN v_drive_item_effective_permissions e ON e.item_id = i.id
+                         WHERE i.deleted_at IS NULL GROUP BY i.id
                         """)),
                 _ => throw new ArgumentException(entity),
             };

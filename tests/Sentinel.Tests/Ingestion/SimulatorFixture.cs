@@ -7,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Ingestion;
-using Sentinel.Features.Scheduling;
+using Sentinel.Features.Jobs;
+using Sentinel.Features.Execution;
 using Sentinel.GraphSimulator;
 using Sentinel.Tests.Infrastructure;
 
@@ -92,6 +93,15 @@ public class SimulatorFixture : SliceFixture
     {
         using var r = await _admin!.PostAsJsonAsync("_sim/mutate", new { count, seed });
         r.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>POST /_sim/mutate with kinds (and a target item); returns the applied mutations.</summary>
+    public async Task<JsonElement> MutateAsync(int count, int seed, string[] kinds, string? target = null)
+    {
+        using var r = await _admin!.PostAsJsonAsync("_sim/mutate", new { count, seed, kinds, target });
+        r.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("mutations").Clone();
     }
 
     public async Task SetFaultsAsync(object faults)

@@ -1,0 +1,50 @@
+using Dapper;
+using MediatR;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Changes;
+
+/// <summary>
+/// For one reviewer: their last review, how many changes were recorded since, and the riskiest of those first
+/// (the dashboard's "N changes since your last review"). Without a review, every recorded change counts.
+/// </summary>
+public static class GetReviewStatus
+{
+    public sealed record Query(string? ReviewerOid, string? ReviewerUpn, int Top = 5) : IRequest<Result>;
+
+    public sealed record Review(long UpToChangeId, DateTimeOffset ReviewedAt, string? ActorName);
+
+    public sealed record Result(Review? LastReview, long ChangesSince, long WorseningSince, long NewestChangeId, DateTimeOffset? FeedStartedAt,
+        IReadOnlyList<ListChanges.Row> Riskiest);
+
+    private const string Sql = """
+        SELECT up_to_change_id, reviewed_at, actor_name FROM posture_reviews
+         WHERE (@Oid::text IS NOT NULL AND actor_oid = @Oid) OR (@Oid::text IS NULL AND actor_upn = @Upn)
+         ORDER BY up_to_change_id DESC, reviewed_at DESC LIMIT 1;
+        SELECT coalesce(max(change_id), 0) FROM posture_changes;
+        SELECT baseline_at FROM posture_feed;
+        """;
+
+    private const string CountSql = "SELECT count(*), count(*) FILTER (WHERE risk < 9) FROM posture_changes WHERE change_id > @After";
+
+    internal sealed class Handler(Db db, IMediator mediator) : IRequestHandler<Query, Result>
+    {
+        public async Task<Result> Handle(Query request, CancellationToken ct)
+        {
+            Review? review;
+            long newest;
+            DateTimeOffset? started;
+            long since, worsening;
+            await using (var connection = await db.OpenAsync(ct))
+            {
+                await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(Sql, new { Oid = request.ReviewerOid, Upn = request.ReviewerUpn }, cancellationToken: ct));
+                review = await grid.ReadSingleOrDefaultAsync<Review>();
+                newest = await grid.ReadSingleAsync<long>();
+                started = await grid.ReadSingleOrDefaultAsync<DateTimeOffset?>();
+                (since, worsening) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CountSql, new { After = review?.UpToChangeId ?? 0 }, cancellationToken: ct));
+            }
+            var riskiest = since == 0 ? [] : (await mediator.Send(new ListChanges.Query(AfterChangeId: review?.UpToChangeId ?? 0, Sort: "risk", Limit: Math.Clamp(request.Top, 1, 50)), ct)).Rows;
+            return new Result(review, since, worsening, newest, started, riskiest);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Dapper;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Sentinel.Features.Cron;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Jobs;
+
+namespace Sentinel.Features.Execution;
+
+/// <summary>
+/// One claim step of the scheduler: takes the oldest pending run-now request, else the most overdue schedule
+/// (<c>FOR UPDATE SKIP LOCKED</c>, so concurrent schedulers never wait for or double-claim a row), takes the job's
+/// advisory lock on a dedicated connection, records the run as running and advances the schedule — all in one
+/// transaction. Returns null when nothing is due.
+/// <list type="bullet">
+/// <item>Lock not acquired: the job runs elsewhere. A request is dropped (already_running), a schedule's
+/// occurrence skipped; nothing is queued behind the running job.</item>
+/// <item>Missed occurrences (worker down) give one run: next_run_at moves to the first occurrence after now.</item>
+/// <item>The unique index on (schedule_id, scheduled_for) makes a second run of one occurrence impossible.</item>
+/// </list>
+/// </summary>
+public static class ClaimNextRun
+{
+    public sealed record Command(string WorkerId) : IExecutorRequest<ClaimedRun?>;
+
+    private const string RequestSql = """
+        SELECT q.request_id, q.job_id, q.force, q.actor_oid, q.actor_upn, q.actor_name, j.job_type, j.config::text AS config, j.enabled
+          FROM job_run_requests q JOIN jobs j ON j.job_id = q.job_id
+         WHERE q.status = 'pending'
+         ORDER BY q.requested_at
+         FOR UPDATE OF q SKIP LOCKED
+         LIMIT 1
+        """;
+
+    private const string DropRequestSql = """
+        UPDATE job_run_requests SET status = 'dropped', handled_at = @Now, dropped_reason = @Reason, run_id = @RunId
+         WHERE request_id = @RequestId
+        """;
+
+    private const string ClaimRequestSql = """
+        UPDATE job_run_requests SET status = 'claimed', handled_at = @Now, run_id = @RunId WHERE request_id = @RequestId
+        """;
+
+    private const string DueScheduleSql = """
+        SELECT s.schedule_id, s.job_id, s.cron_expr, s.timezone AS time_zone, s.next_run_at, j.job_type, j.config::text AS config
+          FROM job_schedules s JOIN jobs j ON j.job_id = s.job_id
+         WHERE s.enabled AND j.enabled AND s.next_run_at <= @Now
+         ORDER BY s.next_run_at
+         FOR UPDATE OF s SKIP LOCKED
+         LIMIT 1
+        """;
+
+    private const string AdvanceSql = "UPDATE job_schedules SET next_run_at = @NextRunAt WHERE schedule_id = @ScheduleId";
+
+    private const string InsertRunSql = """
+        INSERT INTO job_runs (run_id, job_id, started_at, status, triggered_by, schedule_id, scheduled_for, worker_id, heartbeat_at,
+                              actor_oid, actor_upn, actor_name)
+        VALUES (@RunId, @JobId, @Now, 'running', @TriggeredBy, @ScheduleId, @ScheduledFor, @WorkerId, @Now, @Oid, @Upn, @Name)
+        ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
+        """;
+
+    private sealed record RequestRow(Guid RequestId, Guid JobId, bool Force, string? ActorOid, string? ActorUpn, string? ActorName, string JobType, string Config, bool Enabled);
+
+    private sealed record ScheduleRow(Guid ScheduleId, Guid JobId, string CronExpr, string TimeZone, DateTime NextRunAt, string JobType, string Config);
+
+    private enum Step { Claimed, Handled, Nothing }
+
+    internal sealed class Handler(Db db, TimeProvider clock, ILogger<Handler> logger) : IRequestHandler<Command, ClaimedRun?>
+    {
+        public async Task<ClaimedRun?> Handle(Command request, CancellationToken ct)
+        {
+            var connection = await RunClaims.OpenLockConnectionAsync(db, ct);
+            try
+            {
+                // Each step commits on its own; drops and skips continue with the next candidate.
+                for (var guard = 0; guard < 1000; guard++)
+                {
+                    var (step, run) = await TryRequestAsync(connection, request.WorkerId, ct);
+                    if (step == Step.Nothing) (step, run) = await TryScheduleAsync(connection, request.WorkerId, ct);
+                    if (step == Step.Claimed) return run;
+                    if (step == Step.Nothing) break;
+                }
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+            await connection.DisposeAsync();
+            return null;
+        }
+
+        private async Task<(Step, ClaimedRun?)> TryRequestAsync(NpgsqlConnection connection, string workerId, CancellationToken ct)
+        {
+            var now = clock.GetUtcNow();
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(new CommandDefinition(RequestSql, transaction: tx, cancellationToken: ct));
+            if (row is null) return (Step.Nothing, null);
+
+            var actor = new Actor(row.ActorOid, row.ActorUpn, row.ActorName);
+            if (!row.Enabled && !row.Force)
+            {
+                await DropAsync(connection, tx, row, "job_paused", null, actor, now, ct);
+                return (Step.Handled, null);
+            }
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(RunClaims.TryLockSql, new { row.JobId }, tx, cancellationToken: ct)))
+            {
+                var running = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(RunClaims.RunningRunSql, new { row.JobId }, tx, cancellationToken: ct));
+                await DropAsync(connection, tx, row, "already_running", running, actor, now, ct);
+                return (Step.Handled, null);
+            }
+            try
+            {
+                await RunClaims.CloseOrphansAsync(connection, tx, row.JobId, now, ct);
+                var runId = Guid.NewGuid();
+                await connection.ExecuteAsync(new CommandDefinition(InsertRunSql, new
+                {
+                    RunId = runId, row.JobId, Now = now, TriggeredBy = "run_now", ScheduleId = (Guid?)null, ScheduledFor = (DateTimeOffset?)null,
+                    WorkerId = workerId, Oid = actor.Oid, Upn = actor.Upn, actor.Name,
+                }, tx, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(ClaimRequestSql, new { row.RequestId, RunId = runId, Now = now }, tx, cancellationToken: ct));
+                await Audit.WriteAsync(connection, tx, now, actor, "run.started", "run", runId.ToString(),
+                    new { job_id = row.JobId, job_type = row.JobType, triggered_by = "run_now", request_id = row.RequestId, worker_id = workerId }, ct);
+                await tx.CommitAsync(ct);
+                return (Step.Claimed, new ClaimedRun(connection, runId, row.JobId, row.JobType, ParseConfig(row.Config), actor, "run_now", workerId, now));
+            }
+            catch
+            {
+                await RunClaims.RollbackAndReleaseAsync(connection, tx, row.JobId);
+                throw;
+            }
+        }
+
+        private static async Task DropAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RequestRow row, string reason, Guid? runId, Actor actor,
+            DateTimeOffset now, CancellationToken ct)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(DropRequestSql, new { row.RequestId, Reason = reason, RunId = runId, Now = now }, tx, cancellationToken: ct));
+            await Audit.WriteAsync(connection, tx, now, actor, "run.request_dropped", "job", row.JobId.ToString(),
+                new { request_id = row.RequestId, reason, running_run_id = runId }, ct);
+            await tx.CommitAsync(ct);
+        }
+
+        private async Task<(Step, ClaimedRun?)> TryScheduleAsync(NpgsqlConnection connection, string workerId, CancellationToken ct)
+        {
+            var now = clock.GetUtcNow();
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var row = await connection.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(DueScheduleSql, new { Now = now }, tx, cancellationToken: ct));
+            if (row is null) return (Step.Nothing, null);
+
+            DateTimeOffset? next;
+            try
+            {
+                // From now, not from the missed occurrence: however many were missed, this claim is the one run.
+                next = CronRules.NextRunAt(row.CronExpr, row.TimeZone, now);
+            }
+            catch (Exception e) when (e is CronFormatException or InvalidTimeZoneException)
+            {
+                // Only reachable through SQL edits that bypassed validation: park the schedule, say why.
+                logger.LogWarning("schedule {ScheduleId} has an invalid cron or time zone; disabling it", row.ScheduleId);
+                await connection.ExecuteAsync(new CommandDefinition("UPDATE job_schedules SET enabled = false, next_run_at = NULL WHERE schedule_id = @ScheduleId",
+                    new { row.ScheduleId }, tx, cancellationToken: ct));
+                await Audit.WriteAsync(connection, tx, now, Actor.System, "schedule.disabled", "schedule", row.ScheduleId.ToString(),
+                    new { reason = "invalid_cron", error = e.Message }, ct);
+                await tx.CommitAsync(ct);
+                return (Step.Handled, null);
+            }
+
+            var scheduledFor = new DateTimeOffset(DateTime.SpecifyKind(row.NextRunAt, DateTimeKind.Utc));
+            await connection.ExecuteAsync(new CommandDefinition(AdvanceSql, new { row.ScheduleId, NextRunAt = next }, tx, cancellationToken: ct));
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(RunClaims.TryLockSql, new { row.JobId }, tx, cancellationToken: ct)))
+            {
+                var running = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(RunClaims.RunningRunSql, new { row.JobId }, tx, cancellationToken: ct));
+                await Audit.WriteAsync(connection, tx, now, Actor.System, "run.skipped", "schedule", row.ScheduleId.ToString(),
+                    new { job_id = row.JobId, scheduled_for = scheduledFor, reason = "already_running", running_run_id = running, next_run_at = next }, ct);
+                await tx.CommitAsync(ct);
+                return (Step.Handled, null);
+            }
+            try
+            {
+                await RunClaims.CloseOrphansAsync(connection, tx, row.JobId, now, ct);
+                var runId = Guid.NewGuid();
+                var inserted = await connection.ExecuteAsync(new CommandDefinition(InsertRunSql, new
+                {
+                    RunId = runId, row.JobId, Now = now, TriggeredBy = "schedule", ScheduleId = (Guid?)row.ScheduleId, ScheduledFor = (DateTimeOffset?)scheduledFor,
+                    WorkerId = workerId, Actor.System.Oid, Actor.System.Upn, Actor.System.Name,
+                }, tx, cancellationToken: ct));
+                if (inserted == 0)
+                {
+                    // This occurrence already has its run (next_run_at was moved back by hand): never twice.
+                    await tx.CommitAsync(ct);
+                    await RunClaims.ReleaseAsync(connection, row.JobId);
+                    return (Step.Handled, null);
+                }
+                await Audit.WriteAsync(connection, tx, now, Actor.System, "run.started", "run", runId.ToString(),
+                    new { job_id = row.JobId, job_type = row.JobType, triggered_by = "schedule", schedule_id = row.ScheduleId, scheduled_for = scheduledFor, worker_id = workerId }, ct);
+                await tx.CommitAsync(ct);
+                return (Step.Claimed, new ClaimedRun(connection, runId, row.JobId, row.JobType, ParseConfig(row.Config), Actor.System, "schedule", workerId, now));
+            }
+            catch
+            {
+                await RunClaims.RollbackAndReleaseAsync(connection, tx, row.JobId);
+                throw;
+            }
+        }
+
+        private static System.Text.Json.Nodes.JsonObject ParseConfig(string config) =>
+            JobTypes.ParseConfig(config).Config ?? new System.Text.Json.Nodes.JsonObject();
+    }
+}

@@ -1,0 +1,8 @@
+namespace Sentinel.Features.Ingestion;
+
+/// <summary>What a page handler knows about the round it is in.</summary>
+internal sealed record DeltaPageContext(DateTimeOffset Now, DateTimeOffset RoundStart, bool Sweep)
+{
+    /// <summary>Set by the page / round-end handler when its merge changed rows (drives the deferred table_update_log touch).</summary>
+    public bool Changed { get; set; }
+}

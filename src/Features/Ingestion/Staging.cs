@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Sentinel.Features.Ingestion;
+
+/// <summary>Binary COPY of page rows into a transaction-scoped temp table (then one set-based merge).</summary>
+internal static class Staging
+{
+    public static async Task CopyAsync(NpgsqlConnection connection, string table, IEnumerable<StageRow> rows, CancellationToken ct, bool create = true)
+    {
+        if (create)
+            await connection.ExecuteAsync($"CREATE TEMP TABLE {table} (id text NOT NULL, removed boolean NOT NULL, raw jsonb, a text, b text) ON COMMIT DROP");
+        await using var writer = await connection.BeginBinaryImportAsync($"COPY {table} (id, removed, raw, a, b) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var row in rows)
+        {
+            await writer.StartRowAsync(ct);
+            await writer.WriteAsync(row.Id, NpgsqlDbType.Text, ct);
+            await writer.WriteAsync(row.Removed, NpgsqlDbType.Boolean, ct);
+            await writer.WriteAsync(row.Raw, NpgsqlDbType.Jsonb, ct);
+            if (row.A is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(row.A, NpgsqlDbType.Text, ct);
+            if (row.B is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(row.B, NpgsqlDbType.Text, ct);
+        }
+        await writer.CompleteAsync(ct);
+    }
+
+    /// <summary>Page objects keyed by id, last occurrence wins (Graph may repeat an object within a round).</summary>
+    public static Dictionary<string, StageRow> Collect(JsonElement value, Func<JsonElement, bool> isRemoved,
+        Func<JsonElement, (string? A, string? B)>? extra = null)
+    {
+        var rows = new Dictionary<string, StageRow>(StringComparer.Ordinal);
+        foreach (var e in value.EnumerateArray())
+        {
+            if (!e.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
+            var (a, b) = extra?.Invoke(e) ?? (null, null);
+            rows[id] = new StageRow(id, isRemoved(e), e.GetRawText(), a, b);
+        }
+        return rows;
+    }
+
+    public static bool HasRemoved(JsonElement e) => e.TryGetProperty("@removed", out _);
+}

@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Dapper;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Sentinel.Features.Infrastructure;
+using Sentinel.Features.Execution;
+using Sentinel.Tests.Infrastructure;
+
+namespace Sentinel.Tests.Execution;
+
+/// <summary>
+/// A migrated database, the worker's slices, the scheduler services and two test job types:
+/// <c>test_gate</c> (blocks until the test opens the job's gate, honours cancellation) and
+/// <c>test_record</c> (records its real-time interval, for overlap checks). Scheduler instances are created
+/// per test with their own worker ids; tests drive them with TickAsync and a manual clock.
+/// </summary>
+public sealed class SchedulerFixture : IAsyncLifetime
+{
+    private ServiceProvider? _provider;
+
+    public string ConnectionString { get; private set; } = "";
+    private string _database = "";
+    public ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero));
+    public IServiceProvider Services => _provider!;
+    public TestGates Gates => Services.GetRequiredService<TestGates>();
+    public RunRecorder Recorder => Services.GetRequiredService<RunRecorder>();
+
+    public static readonly SchedulerOptions Options = new()
+    {
+        PollInterval = TimeSpan.FromSeconds(30),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+        LostRunHorizon = TimeSpan.FromMinutes(5),
+        ShutdownGrace = TimeSpan.FromSeconds(5),
+    };
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateMigratedAsync();
+        ConnectionString = TestDatabase.ConnectionStringFor(_database);
+        _provider = SliceFixture.BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
+        {
+            services.AddScheduler(Options);
+            services.AddSingleton<TestGates>();
+            services.AddSingleton<RunRecorder>();
+            services.AddScoped<IJobExecutor, GateExecutor>();
+            services.AddScoped<IJobExecutor, RecordingExecutor>();
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_provider is not null) await _provider.DisposeAsync();
+        await TestDatabase.DropAsync(_database);
+    }
+
+    public Scheduler NewScheduler(string workerId, int maxConcurrentRuns = 4, TimeSpan? poll = null)
+    {
+        var options = Options with { WorkerId = workerId, MaxConcurrentRuns = maxConcurrentRuns, PollInterval = poll ?? Options.PollInterval };
+        return new Scheduler(Services.GetRequiredService<IServiceScopeFactory>(), Services.GetRequiredService<Db>(),
+            new JobRunner(Services.GetRequiredService<IServiceScopeFactory>(), Clock, options, Services.GetRequiredService<ILogger<JobRunner>>()),
+            Clock, options, new SchedulerState(), Services.GetRequiredService<ILogger<Scheduler>>());
+    }
+
+    public async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct = default)
+    {
+        using var scope = Services.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql, object? args = null)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        return (await connection.ExecuteScalarAsync<T>(sql, args))!;
+    }
+
+    public async Task<int> ExecuteAsync(string sql, object? args = null)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        return await connection.ExecuteAsync(sql, args);
+    }
+
+    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        return (await connection.QueryAsync<T>(sql, args)).ToList();
+    }
+
+    /// <summary>Isolates a test from the jobs of earlier tests in the class: their schedules and requests stop firing.</summary>
+    public async Task ResetAsync()
+    {
+        await ExecuteAsync("UPDATE job_schedules SET enabled = false; UPDATE job_run_requests SET status = 'dropped' WHERE status = 'pending'");
+        while (Gates.Started.Reader.TryRead(out _)) { }
+    }
+
+    /// <summary>A job with one schedule whose next_run_at is <paramref name="due"/> (forced with SQL).</summary>
+    public async Task<(Guid JobId, Guid ScheduleId)> NewScheduledJobAsync(string jobType, string cron, DateTimeOffset due, bool enabled = true)
+    {
+        var jobId = Guid.NewGuid();
+        var scheduleId = Guid.NewGuid();
+        await ExecuteAsync("""
+            INSERT INTO jobs (job_id, job_type, config, enabled, name) VALUES (@jobId, @jobType, '{}', @enabled, 'test');
+            INSERT INTO job_schedules (schedule_id, job_id, cron_expr, next_run_at, enabled, timezone) VALUES (@scheduleId, @jobId, @cron, @due, true, 'UTC');
+            """, new { jobId, scheduleId, jobType, cron, due, enabled });
+        return (jobId, scheduleId);
+    }
+
+    public async Task<Guid> AddScheduleAsync(Guid jobId, string cron, DateTimeOffset due)
+    {
+        var scheduleId = Guid.NewGuid();
+        await ExecuteAsync("INSERT INTO job_schedules (schedule_id, job_id, cron_expr, next_run_at, enabled, timezone) VALUES (@scheduleId, @jobId, @cron, @due, true, 'UTC')",
+            new { scheduleId, jobId, cron, due });
+        return scheduleId;
+    }
+
+    /// <summary>Waits (bounded) until a condition on the database holds; for effects of background run tasks.</summary>
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (sw.ElapsedMilliseconds > timeoutMs) Assert.Fail($"timed out after {timeoutMs} ms waiting for: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    public Task WaitIdleAsync(params Scheduler[] schedulers) =>
+        EventuallyAsync(async () => schedulers.All(s => s.RunningRunIds.Count == 0) &&
+                                    await ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE status = 'running'") == 0, "all runs finished");
+}
+
+/// <summary>Per-job gates for test_gate runs, and a feed of started runs.</summary>
+public sealed class TestGates
+{
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _gates = new();
+    public Channel<Guid> Started { get; } = Channel.CreateUnbounded<Guid>();
+
+    public TaskCompletionSource For(Guid jobId) => _gates.GetOrAdd(jobId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void Open(Guid jobId) => For(jobId).TrySetResult();
+
+    public async Task<Guid> NextStartedAsync(int timeoutMs = 10_000)
+    {
+        using var cts = new CancellationTokenSource(timeoutMs);
+        return await Started.Reader.ReadAsync(cts.Token);
+    }
+}
+
+internal sealed class GateExecutor(TestGates gates) : IJobExecutor
+{
+    public string JobType => "test_gate";
+
+    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
+    {
+        await run.Progress.ReportAsync(new Dictionary<string, object?> { ["phase"] = "waiting_for_gate" }, ct);
+        gates.Started.Writer.TryWrite(run.RunId);
+        await gates.For(run.JobId).Task.WaitAsync(ct);
+        return new JobOutcome(new Dictionary<string, object?> { ["gate"] = "opened" });
+    }
+}
+
+/// <summary>Real-time intervals of test_record runs per job.</summary>
+public sealed class RunRecorder
+{
+    public ConcurrentBag<(Guid JobId, Guid RunId, long Start, long End)> Intervals { get; } = [];
+    public TimeSpan Duration { get; set; } = TimeSpan.FromMilliseconds(15);
+}
+
+internal sealed class RecordingExecutor(RunRecorder recorder) : IJobExecutor
+{
+    public string JobType => "test_record";
+
+    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await Task.Delay(recorder.Duration, ct);
+        recorder.Intervals.Add((run.JobId, run.RunId, start, Stopwatch.GetTimestamp()));
+        return new JobOutcome(new Dictionary<string, object?>());
+    }
+}

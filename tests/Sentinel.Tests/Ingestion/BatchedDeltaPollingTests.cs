@@ -1,0 +1,48 @@
+using Sentinel.Features.Ingestion;
+
+namespace Sentinel.Tests.Ingestion;
+
+/// <summary>
+/// Incremental rounds at scale: drives between rounds are polled through $batch (20 deltaLinks per request); only drives
+/// with changes (or a resync) follow their links one by one; an inner 410 resyncs that drive alone.
+/// </summary>
+public sealed class BatchedDeltaPollingTests(SimulatorFixture fixture) : IClassFixture<SimulatorFixture>
+{
+    [Fact]
+    public async Task Unchanged_drives_cost_one_inner_request_each_and_changed_or_resynced_drives_still_match()
+    {
+        var options = new GraphIngestOptions();
+        await fixture.IngestAsync("""{"phases": ["users", "sites", "drives", "drive_items"]}""");
+        var drives = await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drives WHERE deleted_at IS NULL");
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(10));
+        fixture.Sim.ResetStats();
+        var unchanged = await fixture.SendAsync(new IngestDriveItemsDelta.Command(options));
+        var stats = fixture.Sim.Stats;
+        Assert.Equal(drives, unchanged.Drives);
+        Assert.Equal((drives + 19) / 20, stats.RequestsByEndpoint.GetValueOrDefault("$batch"));
+        Assert.Equal(drives, stats.BatchInnerRequests);
+        // Beyond the batches, only drives whose answer was an empty page with a nextLink (allowed by Graph) follow it.
+        var single = stats.GraphRequests - stats.RequestsByEndpoint.GetValueOrDefault("$batch");
+        Assert.True(single <= drives / 4, $"{single} single requests for {drives} unchanged drives");
+
+        // Changes in a few drives and a forced resync (inner 410) of one: those follow their links; the result matches.
+        var applied = await fixture.Sim.MutateAsync(6, 4, ["createFile", "renameItem"]);
+        Assert.NotEmpty(applied);
+        var resynced = await fixture.ScalarAsync<string>("SELECT id FROM msgraph_drives WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1");
+        await fixture.SetFaultsAsync(new { script = new[] { "410@" + resynced } });
+        try
+        {
+            fixture.Clock.Advance(TimeSpan.FromMinutes(10));
+            fixture.Sim.ResetStats();
+            var changed = await fixture.SendAsync(new IngestDriveItemsDelta.Command(options));
+            Assert.Equal(1, changed.DrivesResynced);
+            Assert.Equal(1, fixture.Sim.Stats.Resyncs410);
+        }
+        finally
+        {
+            await fixture.SetFaultsAsync(new { });
+        }
+        await GroundTruth.AssertMatchesAsync(fixture, "items");
+    }
+}
