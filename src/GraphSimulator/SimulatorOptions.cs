@@ -24,6 +24,12 @@ public sealed class SimulatorOptions
     public int DirectoryPageSize { get; set; } = 100;
     /// <summary>members@delta entries per group per page; larger groups repeat on later pages with the next slice.</summary>
     public int MembersPerPage { get; set; } = 500;
+    /// <summary>
+    /// Entries per page of GET /drives/{d}/items/{i}/permissions; longer lists continue with an
+    /// @odata.nextLink. A guess (docs/simulator.md): Graph documents nextLink paging for every collection, and users report
+    /// permission lists cut at about 100 entries (microsoft-graph-docs#15531).
+    /// </summary>
+    public int PermissionsPageSize { get; set; } = 100;
     /// <summary>getAllSites page size (small so the oneDrive.getAllSites nextLink is exercised).</summary>
     public int SitesPageSize { get; set; } = 10;
     /// <summary>Random mutations applied every <see cref="MutateIntervalSeconds"/>; 0 = off.</summary>

@@ -74,7 +74,7 @@ internal static class WebModules
         services.Configure<ApiBehaviorOptions>(o => o.InvalidModelStateResponseFactory = ctx =>
         {
             var errors = ctx.ModelState.Where(e => e.Value?.Errors.Count > 0)
-                .ToDictionary(e => string.IsNullOrEmpty(e.Key) ? "body" : ValidationBehavior<object, object>.ToSnakeCase(e.Key.TrimStart('$', '.')) is { Length: > 0 } k ? k : "body",
+                .ToDictionary(e => string.IsNullOrEmpty(e.Key) ? "body" : RequestValidation.ToSnakeCase(e.Key.TrimStart('$', '.')) is { Length: > 0 } k ? k : "body",
                               e => e.Value!.Errors.Select(x => string.IsNullOrEmpty(x.ErrorMessage) ? "is not valid" : x.ErrorMessage).ToArray());
             return new BadRequestObjectResult(new RequestValidationException(errors).ToErrorBody());
         });

@@ -56,6 +56,20 @@ public sealed class BearerApiTests(SeededWebFixture fx)
     }
 
     [Fact]
+    public async Task The_posture_api_answers_a_reader_token_and_refuses_no_token()
+    {
+        var reader = await UserTokenAsync(WebFixture.Reader);
+        foreach (var path in new[] { "/api/posture", "/api/changes?limit=5", "/api/access?principal=u1" })
+        {
+            using var ok = await GetAsync(path, reader.AccessToken);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            using var anon = fx.Anonymous();
+            using var refused = await anon.GetAsync(path);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task App_only_tokens_id_tokens_and_garbage_are_refused_with_401_json()
     {
         var app = ConfidentialClientApplicationBuilder.Create(fx.Sim.ClientId).WithClientSecret(fx.Sim.ClientSecret)

@@ -50,7 +50,6 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("POST", "jobs/new", "/jobs/new", Need.Admin),
         ("GET", "jobs/{jobId:guid}/edit", $"/jobs/{J}/edit", Need.Admin),
         ("POST", "jobs/{jobId:guid}/edit", $"/jobs/{J}/edit", Need.Admin),
-        ("POST", "jobs/{jobId:guid}/enable", $"/jobs/{J}/enable", Need.Admin),
         ("POST", "jobs/{jobId:guid}/delete", $"/jobs/{S}/delete", Need.Admin),
         ("POST", "jobs/{jobId:guid}/schedules", $"/jobs/{J}/schedules", Need.Admin),
         ("POST", "schedules/{scheduleId:guid}", $"/schedules/{S}", Need.Admin),
