@@ -65,7 +65,7 @@ public class WebFixture : IAsyncLifetime
     }
 
     /// <summary>Another web instance over the same database and identity provider (not started).</summary>
-    public WebApplication BuildWeb() =>
+    public WebApplication BuildWeb(IDictionary<string, string?>? overrides = null) =>
         WebAppHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", WebContentRoot()], builder =>
         {
             var config = new Dictionary<string, string?>
@@ -80,6 +80,7 @@ public class WebFixture : IAsyncLifetime
                 ["WORKER_API_URL"] = "http://127.0.0.1:9",
             };
             foreach (var (k, v) in ExtraConfig()) config[k] = v;
+            foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) config[k] = v;
             builder.Configuration.AddInMemoryCollection(config);
             ConfigureBuilder(builder);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
