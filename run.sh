@@ -70,11 +70,24 @@ set -a; . "$data/demo.env"; set +a
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/sentinel"
 export ENTRA_INSTANCE="https://127.0.0.1:$sim_port/"
 export GRAPH_BASE_URL="https://127.0.0.1:$sim_port/v1.0"
-export SENTINEL_CA_FILE="$data/sim/ca.pem"
+# The simulator keeps its CA key in $data/sim and publishes the CA certificate alone to $data/sim-ca.
+export SENTINEL_CA_FILE="$data/sim-ca/ca.pem"
 export WORKER_API_URL="http://127.0.0.1:$worker_port"
 export WEB_PUBLIC_URL="http://localhost:$web_port"
 export SCHEDULER_POLL_SECONDS=${SCHEDULER_POLL_SECONDS:-5}
 export SENTINEL_SEED_DEMO_JOBS=1
+
+# Data Protection keys (sessions, token cache) encrypted at rest with a demo certificate generated once.
+if [ -z "${WEB_DATA_PROTECTION_CERT:-}" ]; then
+  if [ ! -f "$data/dataprotection/cert.pem" ] && command -v openssl >/dev/null 2>&1; then
+    mkdir -p "$data/dataprotection"
+    (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Princeton Sentinel demo data protection" \
+      -keyout "$data/dataprotection/key.pem" -out "$data/dataprotection/cert.pem" >/dev/null 2>&1)
+  fi
+  if [ -f "$data/dataprotection/cert.pem" ]; then
+    export WEB_DATA_PROTECTION_CERT="$data/dataprotection/cert.pem" WEB_DATA_PROTECTION_KEY="$data/dataprotection/key.pem"
+  fi
+fi
 
 bin() { echo "$root/src/$1/bin/$config/net10.0/$2"; }
 
@@ -90,10 +103,10 @@ wait_http() { # url name pid
 if [ -f "$root/src/GraphSimulator/GraphSimulator.csproj" ]; then
   echo "run.sh: starting the tenant simulator (demo profile) on https://127.0.0.1:$sim_port ..."
   "$(bin GraphSimulator Sentinel.GraphSimulator)" --profile demo --seed 42 --port "$sim_port" --cert-dir "$data/sim" \
-    --mutate-per-tick "${SIM_MUTATE_PER_TICK:-5}" >"$logs/simulator.log" 2>&1 &
+    --ca-export-dir "$data/sim-ca" --mutate-per-tick "${SIM_MUTATE_PER_TICK:-5}" >"$logs/simulator.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 120); do [ -f "$data/sim/ca.pem" ] && break; sleep 0.25; done
-  CURL_CA="$data/sim/ca.pem" wait_http "https://127.0.0.1:$sim_port/$ENTRA_TENANT_ID/v2.0/.well-known/openid-configuration" simulator "${pids[-1]}"
+  for _ in $(seq 1 120); do [ -f "$SENTINEL_CA_FILE" ] && break; sleep 0.25; done
+  CURL_CA="$SENTINEL_CA_FILE" wait_http "https://127.0.0.1:$sim_port/$ENTRA_TENANT_ID/v2.0/.well-known/openid-configuration" simulator "${pids[-1]}"
 fi
 
 echo "run.sh: starting the worker on http://127.0.0.1:$worker_port ..."

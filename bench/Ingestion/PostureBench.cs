@@ -84,7 +84,7 @@ public static class PostureBench
             await Task.WhenAll(picked.Chunk(GraphBatch.MaxPerBatch).Select(async batch =>
             {
                 await gate.WaitAsync();
-                try { await GraphBatch.GetManyAsync(graph, retry, batch.Select(f => $"drives/{f.DriveId}/items/{f.Id}/permissions").ToList(), stats, default); }
+                try { await GraphBatch.GetManyAsync(graph, batch.Select(f => $"drives/{f.DriveId}/items/{f.Id}/permissions").ToList(), stats, default); }
                 finally { gate.Release(); }
             }));
         var sampleTime = sw.Elapsed;

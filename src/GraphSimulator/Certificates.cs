@@ -10,6 +10,20 @@ namespace Sentinel.GraphSimulator;
 /// </summary>
 internal static class Certificates
 {
+    /// <summary>
+    /// Copies the CA certificate (never its key) to <paramref name="dir"/> (the directory web and worker mount), so the
+    /// cert directory holding ca.key.pem can stay private to the simulator. Returns the exported path.
+    /// </summary>
+    public static string ExportCa(string caFile, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var target = Path.Combine(dir, "ca.pem");
+        var tmp = target + ".tmp";
+        File.Copy(caFile, tmp, overwrite: true);
+        File.Move(tmp, target, overwrite: true);
+        return target;
+    }
+
     public static (X509Certificate2 Server, string CaFile) LoadOrCreate(string dir, string host, string? publicHost = null)
     {
         Directory.CreateDirectory(dir);

@@ -1,6 +1,6 @@
 namespace Sentinel.GraphSimulator;
 
-internal enum CursorKind : byte { Users = 1, Groups = 2, Drive = 3, Sites = 4 }
+internal enum CursorKind : byte { Users = 1, Groups = 2, Drive = 3, Sites = 4, Permissions = 5 }
 
 /// <summary>
 /// Everything a delta/paging link needs, packed into an opaque base64url token: the round's lower bound (Since,

@@ -122,7 +122,7 @@ internal sealed class GraphApi(Simulator sim)
         if (segs.Length == rest + 1 && segs[rest].Equals("permissions", StringComparison.OrdinalIgnoreCase))
         {
             r.Endpoint = "drives/{id}/items/{id}/permissions"; r.Ru = 5;
-            r.Run = (resp, w) => ItemPermissions(resp, w, driveKey, itemKey);
+            r.Run = (resp, w) => ItemPermissions(req, resp, w, driveKey, itemKey);
             return r;
         }
         if (segs.Length == rest + 1 && segs[rest].Equals("children", StringComparison.OrdinalIgnoreCase))
@@ -888,11 +888,13 @@ internal sealed class GraphApi(Simulator sim)
     }
 
     // ---------------------------------------------------------------- permissions
-    private void ItemPermissions(GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
+    private void ItemPermissions(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, string driveKey, string itemKey)
     {
         var d = FindDrive(driveKey);
         var i = d is null ? -1 : FindItem(d, itemKey);
         if (d is null || i < 0 || T.IsDeleted(i)) { WriteError(resp, w, 404, "itemNotFound", "The resource could not be found."); return; }
+        if (!PermissionsPage(req, resp, w, out var start)) return;
+        var listUrl = $"{G}/drives/{d.Id}/items/{T.ItemId(i)}/permissions";
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{G}/$metadata#drives('{d.Id}')/items('{T.ItemId(i)}')/permissions");
         w.WriteStartArray("value");
@@ -900,9 +902,29 @@ internal sealed class GraphApi(Simulator sim)
         // usable inheritedFrom in SharePoint (absent or {}: microsoft-graph-devx-api#223, onedrive-api-docs#1261).
         var root = T.PermissionRoot(i);
         var emptyInheritedFrom = root != i && (Rng.Hash((ulong)T.Seed, (ulong)i * 17 + 3) & 1) == 0;
-        foreach (var p in T.LivePermissions(root)) WritePermission(w, p, d, i, emptyInheritedFrom);
+        var live = T.LivePermissions(root).ToList();
+        foreach (var p in live.Skip(start).Take(O.PermissionsPageSize)) WritePermission(w, p, d, i, emptyInheritedFrom);
         w.WriteEndArray();
+        WritePermissionsNextLink(w, listUrl, start, live.Count);
         w.WriteEndObject();
+    }
+
+    /// <summary>The page start from $skiptoken (0 without one); false when the token is not ours (400 written).</summary>
+    private bool PermissionsPage(GraphRequest req, GraphResponse resp, Utf8JsonWriter w, out int start)
+    {
+        start = 0;
+        if (Q(req, "$skiptoken") is not { } skip) return true;
+        var (c, _, _) = Cursor.Decode(skip, sim.TenantTag);
+        if (c is null || c.Value.Kind != CursorKind.Permissions) { WriteError(resp, w, 400, "invalidRequest", "Invalid skip token."); return false; }
+        start = c.Value.Pos;
+        return true;
+    }
+
+    private void WritePermissionsNextLink(Utf8JsonWriter w, string listUrl, int start, int count)
+    {
+        var next = start + O.PermissionsPageSize;
+        if (next < count)
+            w.WriteString("@odata.nextLink", $"{listUrl}?$skiptoken={new Cursor(CursorKind.Permissions, 0, 0, 0, next, 0, 0, null).Encode(sim.TenantTag, Now)}");
     }
 
     private void WritePermission(Utf8JsonWriter w, Permission p, Drive d, int item, bool emptyInheritedFrom = false)

@@ -7,7 +7,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace Sentinel.GraphSimulator;
 
-/// <summary>Entra ID v2 endpoints: discovery, JWKS, authorize (user picker), token, logout.</summary>
+/// <summary>
+/// Entra ID endpoints: v2 and v1 discovery, JWKS, authorize (user picker), token, logout. Access tokens for the app's own
+/// API are v1 or v2 according to <see cref="SimulatorOptions.RequestedAccessTokenVersion"/> (the app manifest's
+/// api.requestedAccessTokenVersion); see docs/simulator.md for the sources.
+/// </summary>
 internal sealed class Identity(Simulator sim)
 {
     private sealed record CodeGrant(string ClientId, string RedirectUri, string? Challenge, string? Method, int User, string Scope, string? Nonce, DateTimeOffset Expires)
@@ -23,6 +27,8 @@ internal sealed class Identity(Simulator sim)
     private static readonly Guid ServicePrincipalId = new("6b1d7c8e-2f3a-4b5c-9d0e-1f2a3b4c5d6e");
 
     private string Issuer => $"{sim.BaseUrl}/{sim.TenantId}/v2.0";
+    /// <summary>The v1 issuer Entra writes into v1 tokens and its v1 discovery document (public cloud form).</summary>
+    private string IssuerV1 => $"https://sts.windows.net/{sim.TenantId}/";
     private DateTimeOffset Now => sim.Time.GetUtcNow();
 
     public bool KnownTenant(string t) =>
@@ -59,6 +65,44 @@ internal sealed class Identity(Simulator sim)
             ["msgraph_host"] = new Uri(sim.BaseUrl).Authority,
             ["rbac_url"] = "https://pas.windows.net",
             ["code_challenge_methods_supported"] = new JsonArray("plain", "S256"),
+        };
+        await Json(ctx, 200, doc);
+    }
+
+    /// <summary>
+    /// The v1 document Entra serves at /{tenant}/.well-known/openid-configuration: issuer https://sts.windows.net/{tid}/,
+    /// v1 endpoints, the same signing keys (its jwks_uri lists the same key set).
+    /// </summary>
+    public async Task DiscoveryV1(HttpContext ctx, string tenant)
+    {
+        if (!KnownTenant(tenant)) { await TenantNotFound(ctx, tenant); return; }
+        var b = $"{sim.BaseUrl}/{sim.TenantId}";
+        var doc = new JsonObject
+        {
+            ["token_endpoint"] = $"{b}/oauth2/token",
+            ["token_endpoint_auth_methods_supported"] = new JsonArray("client_secret_post", "private_key_jwt", "client_secret_basic"),
+            ["jwks_uri"] = $"{b}/discovery/keys",
+            ["response_modes_supported"] = new JsonArray("query", "fragment", "form_post"),
+            ["subject_types_supported"] = new JsonArray("pairwise"),
+            ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
+            ["response_types_supported"] = new JsonArray("code", "id_token", "code id_token", "token id_token", "token"),
+            ["scopes_supported"] = new JsonArray("openid"),
+            ["issuer"] = IssuerV1,
+            ["microsoft_multi_refresh_token"] = true,
+            ["authorization_endpoint"] = $"{b}/oauth2/authorize",
+            ["device_authorization_endpoint"] = $"{b}/oauth2/devicecode",
+            ["http_logout_supported"] = true,
+            ["frontchannel_logout_supported"] = true,
+            ["end_session_endpoint"] = $"{b}/oauth2/logout",
+            ["claims_supported"] = new JsonArray("sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"),
+            ["check_session_iframe"] = $"{b}/oauth2/checksession",
+            ["userinfo_endpoint"] = $"{b}/openid/userinfo",
+            ["kerberos_endpoint"] = $"{b}/kerberos",
+            ["tenant_region_scope"] = "EU",
+            ["cloud_instance_name"] = "microsoftonline.com",
+            ["cloud_graph_host_name"] = "graph.windows.net",
+            ["msgraph_host"] = new Uri(sim.BaseUrl).Authority,
+            ["rbac_url"] = "https://pas.windows.net",
         };
         await Json(ctx, 200, doc);
     }
@@ -276,13 +320,23 @@ internal sealed class Identity(Simulator sim)
         string grantedScope;
         if (apiScopes.Count > 0)
         {
-            var at = new JsonObject
-            {
-                ["aud"] = $"api://{sim.ClientId}", ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
-                ["aio"] = "sim", ["azp"] = sim.ClientId, ["azpacr"] = "1", ["name"] = u.DisplayName, ["oid"] = oid,
-                ["preferred_username"] = u.Upn, ["rh"] = "0.sim.", ["scp"] = "access_as_user", ["sub"] = Sub(u), ["tid"] = sim.TenantId,
-                ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "2.0",
-            };
+            // Entra issues the API's token in the version its manifest asks for (api.requestedAccessTokenVersion; null = 1).
+            // v2: aud = the client id, iss = the v2 issuer, azp. v1: aud = the App ID URI requested, iss = sts.windows.net, appid.
+            var at = sim.Options.RequestedAccessTokenVersion == 2
+                ? new JsonObject
+                {
+                    ["aud"] = sim.ClientId, ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
+                    ["aio"] = "sim", ["azp"] = sim.ClientId, ["azpacr"] = "1", ["name"] = u.DisplayName, ["oid"] = oid,
+                    ["preferred_username"] = u.Upn, ["rh"] = "0.sim.", ["scp"] = "access_as_user", ["sub"] = Sub(u), ["tid"] = sim.TenantId,
+                    ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "2.0",
+                }
+                : new JsonObject
+                {
+                    ["aud"] = $"api://{sim.ClientId}", ["iss"] = IssuerV1, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
+                    ["acr"] = "1", ["aio"] = "sim", ["amr"] = new JsonArray("pwd"), ["appid"] = sim.ClientId, ["appidacr"] = "1",
+                    ["name"] = u.DisplayName, ["oid"] = oid, ["rh"] = "0.sim.", ["scp"] = "access_as_user", ["sub"] = Sub(u), ["tid"] = sim.TenantId,
+                    ["unique_name"] = u.Upn, ["upn"] = u.Upn, ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "1.0",
+                };
             if (roles is not null) at["roles"] = roles.DeepClone();
             accessToken = sim.Jwt.Sign(at);
             grantedScope = $"api://{sim.ClientId}/access_as_user";
@@ -339,12 +393,19 @@ internal sealed class Identity(Simulator sim)
     private string ApiAppToken()
     {
         var now = Now.ToUnixTimeSeconds();
-        return sim.Jwt.Sign(new JsonObject
-        {
-            ["aud"] = $"api://{sim.ClientId}", ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
-            ["azp"] = sim.ClientId, ["azpacr"] = "1", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["sub"] = ServicePrincipalId.ToString(),
-            ["tid"] = sim.TenantId, ["ver"] = "2.0",
-        });
+        return sim.Jwt.Sign(sim.Options.RequestedAccessTokenVersion == 2
+            ? new JsonObject
+            {
+                ["aud"] = sim.ClientId, ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
+                ["azp"] = sim.ClientId, ["azpacr"] = "1", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["sub"] = ServicePrincipalId.ToString(),
+                ["tid"] = sim.TenantId, ["ver"] = "2.0",
+            }
+            : new JsonObject
+            {
+                ["aud"] = $"api://{sim.ClientId}", ["iss"] = IssuerV1, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
+                ["appid"] = sim.ClientId, ["appidacr"] = "1", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["sub"] = ServicePrincipalId.ToString(),
+                ["tid"] = sim.TenantId, ["ver"] = "1.0",
+            });
     }
 
     private Task TenantNotFound(HttpContext ctx, string tenant) =>

@@ -40,6 +40,8 @@ namespace Sentinel.GraphSimulator
               --public-url URL                  base URL in links/issuers when clients reach it by another name
                                                 (compose: https://simulator:5443; added to the certificate)  SIM_PUBLIC_URL
               --cert-dir DIR                    CA + server cert + signing key (default .data/sim)  SIM_CERT_DIR
+              --ca-export-dir DIR               also write ca.pem (certificate only, no key) here, for
+                                                web/worker to mount instead of the cert dir   SIM_CA_EXPORT_DIR
               --tenant-id / --client-id / --client-secret   (default ENTRA_TENANT_ID / ENTRA_CLIENT_ID / ENTRA_CLIENT_SECRET)
               --tenant-domain D                 default contoso.onmicrosoft.com        SIM_TENANT_DOMAIN
               --page-size N                     drive delta page size (default 200)    SIM_PAGE_SIZE
@@ -54,6 +56,8 @@ namespace Sentinel.GraphSimulator
               --fault-429 P --fault-503 P --fault-500 P --fault-504 P --fault-reset P --fault-batch-429 P
               --fault-resync P --fault-sync-state P --retry-after S --retry-after-date-share P
               --latency-ms MIN-MAX --ru-budget N  (each also SIM_FAULT_429 … SIM_LATENCY_MS, SIM_RU_BUDGET)
+              --requested-access-token-version 1|2   app manifest api.requestedAccessTokenVersion: version of
+                                                tokens for api://{client id} (default 1, Entra's default)  SIM_REQUESTED_ACCESS_TOKEN_VERSION
               --verbose                         request log                            SIM_VERBOSE=1
             """;
 
@@ -66,7 +70,7 @@ namespace Sentinel.GraphSimulator
                 "profile", "seed", "port", "host", "cert-dir", "tenant-id", "client-id", "client-secret", "tenant-domain", "page-size", "directory-page-size",
                 "sites-page-size", "members-per-page", "users", "groups", "sites", "items", "mutate-per-tick", "mutate-interval-seconds", "no-quirks", "faults",
                 "fault-429", "fault-503", "fault-500", "fault-504", "fault-reset", "fault-batch-429", "fault-resync", "fault-sync-state", "retry-after",
-                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url",
+                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version", "ca-export-dir",
             };
             foreach (var f in flags)
             {
@@ -117,6 +121,9 @@ namespace Sentinel.GraphSimulator
                 Quirks = !Flag("no-quirks"),
                 Verbose = Flag("verbose"),
             };
+            if (values.TryGetValue("ca-export-dir", out var caExport)) o.CaExportDir = caExport;
+            if (values.TryGetValue("requested-access-token-version", out var atv))
+                o.RequestedAccessTokenVersion = atv is "1" or "2" ? int.Parse(atv, CultureInfo.InvariantCulture) : throw new ArgumentException("--requested-access-token-version must be 1 or 2");
             if (values.TryGetValue("tenant-id", out var tid)) o.TenantId = tid;
             if (values.TryGetValue("client-id", out var cid)) o.ClientId = cid;
             if (values.TryGetValue("client-secret", out var sec)) o.ClientSecret = sec;

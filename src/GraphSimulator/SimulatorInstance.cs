@@ -47,6 +47,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
         var sim = new Simulator(o, time);
         var publicHost = o.PublicUrl is not null && Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var pu) ? pu.Host : null;
         var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host, publicHost);
+        if (o.CaExportDir is { Length: > 0 } export) caFile = Certificates.ExportCa(caFile, export);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(SimulatorInstance).Assembly.GetName().Name });
         builder.Logging.ClearProviders();
         if (o.Verbose) builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Information);
@@ -97,6 +98,44 @@ public sealed class SimulatorInstance : IAsyncDisposable
         finally { _sim.MutationGate.Release(); }
     }
 
+    /// <summary>An app-role assignment change: <see cref="Role"/> null removes the user's assignment.</summary>
+    public sealed record AppRoleChange(string? Role);
+
+    /// <summary>
+    /// Disables/enables an account or changes its app-role assignment, as an admin would in Entra. Tokens already issued stay
+    /// valid until they expire; the next refresh-token redemption sees the change (refused when disabled, new roles otherwise).
+    /// </summary>
+    public async Task SetUserAccessAsync(string upn, bool? accountEnabled, AppRoleChange? appRole, CancellationToken ct = default)
+    {
+        if (appRole?.Role is { } r && r is not ("Sentinel.Reader" or "Sentinel.Operator" or "Sentinel.Admin"))
+            throw new ArgumentException($"appRole must be Sentinel.Reader, Sentinel.Operator, Sentinel.Admin or empty, got '{r}'");
+        await _sim.MutationGate.WaitAsync(ct);
+        try
+        {
+            _sim.Lock.EnterWriteLock();
+            try
+            {
+                var u = _sim.Tenant.Users.FirstOrDefault(x => x.Upn.Equals(upn, StringComparison.OrdinalIgnoreCase) && !x.Deleted)
+                    ?? throw new ArgumentException($"no user '{upn}' in the tenant");
+                if (accountEnabled is { } enabled && u.Enabled != enabled)
+                {
+                    u.Enabled = enabled;
+                    u.Seq = ++_sim.Tenant.Seq;
+                }
+                if (appRole is not null) u.AppRole = appRole.Role;
+            }
+            finally { _sim.Lock.ExitWriteLock(); }
+        }
+        finally { _sim.MutationGate.Release(); }
+    }
+
+    /// <summary>The app manifest's api.requestedAccessTokenVersion (1 or 2), changeable while running.</summary>
+    public int RequestedAccessTokenVersion
+    {
+        get => _sim.Options.RequestedAccessTokenVersion;
+        set => _sim.Options.RequestedAccessTokenVersion = value is 1 or 2 ? value : throw new ArgumentException("requestedAccessTokenVersion must be 1 or 2");
+    }
+
     public FaultConfig Faults
     {
         get => _sim.Faults.Config;
@@ -133,7 +172,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
         var id = sim.Identity;
         _app.Use((ctx, next) => { sim.BindRequest(ctx); return next(ctx); });
         _app.MapGet("/{tenant}/v2.0/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
-        _app.MapGet("/{tenant}/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration", () => id.Discovery(c, tenant)));
+        _app.MapGet("/{tenant}/.well-known/openid-configuration", (HttpContext c, string tenant) => Count(c, "openid-configuration-v1", () => id.DiscoveryV1(c, tenant)));
         _app.MapGet("/{tenant}/discovery/v2.0/keys", (HttpContext c, string tenant) => Count(c, "keys", () => id.Keys(c, tenant)));
         _app.MapGet("/{tenant}/discovery/keys", (HttpContext c, string tenant) => Count(c, "keys", () => id.Keys(c, tenant)));
         _app.MapGet("/{tenant}/oauth2/v2.0/authorize", (HttpContext c, string tenant) => Count(c, "authorize", () => id.AuthorizeGet(c, tenant)));
@@ -167,6 +206,20 @@ public sealed class SimulatorInstance : IAsyncDisposable
             }
             catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
         });
+        // Directory changes an admin makes in the Entra admin center: disable an account, assign or remove the app role.
+        _app.MapPost("/_sim/identity/users/{upn}", async (HttpContext c, string upn) =>
+        {
+            UserAccessRequest? body;
+            try { body = await JsonSerializer.DeserializeAsync<UserAccessRequest>(c.Request.Body, CamelJson); }
+            catch (JsonException e) { return Results.BadRequest(new { error = "invalid JSON: " + e.Message }); }
+            if (body is null) return Results.BadRequest(new { error = "body: send {accountEnabled?, appRole?}" });
+            try
+            {
+                await SetUserAccessAsync(upn, body.AccountEnabled, body.AppRole is null ? null : new AppRoleChange(body.AppRole.Length == 0 ? null : body.AppRole));
+                return Results.Json(new { upn, accountEnabled = body.AccountEnabled, appRole = body.AppRole }, CamelJson);
+            }
+            catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
+        });
         _app.MapGet("/_sim/faults", () => Results.Json(sim.Faults.Config, CamelJson));
         _app.MapPost("/_sim/faults", async (HttpContext c) =>
         {
@@ -193,6 +246,13 @@ public sealed class SimulatorInstance : IAsyncDisposable
         Interlocked.Increment(ref _sim.Faults.Stats.Requests);
         _sim.Faults.Stats.RequestsByEndpoint.AddOrUpdate("identity/" + endpoint, 1, (_, v) => v + 1);
         return run();
+    }
+
+    private sealed class UserAccessRequest
+    {
+        public bool? AccountEnabled { get; set; }
+        /// <summary>Sentinel.Reader / Sentinel.Operator / Sentinel.Admin, or "" to remove the assignment; absent = unchanged.</summary>
+        public string? AppRole { get; set; }
     }
 
     private sealed class MutateRequest

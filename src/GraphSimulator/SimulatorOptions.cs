@@ -12,6 +12,8 @@ public sealed class SimulatorOptions
     public string? PublicUrl { get; set; }
     /// <summary>Where ca.pem, ca.key.pem, server.pfx and signing-key.pem live; created on first start.</summary>
     public string CertDir { get; set; } = Path.Combine(Path.GetTempPath(), "sentinel-sim-certs");
+    /// <summary>Where to publish ca.pem alone (no key) for clients to mount; null = clients read it from <see cref="CertDir"/>.</summary>
+    public string? CaExportDir { get; set; }
     public string TenantId { get; set; } = "8f2a4c1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b";
     public string ClientId { get; set; } = "3c9e1d2f-7a8b-4c5d-8e9f-0a1b2c3d4e5f";
     public string ClientSecret { get; set; } = "sim-secret";
@@ -22,6 +24,12 @@ public sealed class SimulatorOptions
     public int DirectoryPageSize { get; set; } = 100;
     /// <summary>members@delta entries per group per page; larger groups repeat on later pages with the next slice.</summary>
     public int MembersPerPage { get; set; } = 500;
+    /// <summary>
+    /// Entries per page of GET /drives/{d}/items/{i}/permissions; longer lists continue with an
+    /// @odata.nextLink. A guess (docs/simulator.md): Graph documents nextLink paging for every collection, and users report
+    /// permission lists cut at about 100 entries (microsoft-graph-docs#15531).
+    /// </summary>
+    public int PermissionsPageSize { get; set; } = 100;
     /// <summary>getAllSites page size (small so the oneDrive.getAllSites nextLink is exercised).</summary>
     public int SitesPageSize { get; set; } = 10;
     /// <summary>Random mutations applied every <see cref="MutateIntervalSeconds"/>; 0 = off.</summary>
@@ -36,6 +44,11 @@ public sealed class SimulatorOptions
     public int? Groups { get; set; }
     public int? Sites { get; set; }
     public int? Items { get; set; }
+    /// <summary>
+    /// The app manifest's api.requestedAccessTokenVersion: 1 (Entra's default when the manifest leaves it null) or 2.
+    /// Decides the version of access tokens issued for api://{client id} scopes.
+    /// </summary>
+    public int RequestedAccessTokenVersion { get; set; } = 1;
     /// <summary>Log each request to the console.</summary>
     public bool Verbose { get; set; }
 }

@@ -21,40 +21,19 @@ internal static class WebModules
         var web = WebSettings.FromConfiguration(configuration);
         services.TryAddSingleton(web);
 
-        // Data Protection keys in PostgreSQL: sessions survive restarts and work across web instances.
-        services.AddDataProtection().SetApplicationName("princeton-sentinel");
+        // Data Protection keys in PostgreSQL: sessions survive restarts and work across web instances; encrypted at rest
+        // with WEB_DATA_PROTECTION_CERT/KEY when set (WebAppHost warns once at start otherwise).
+        var dataProtection = services.AddDataProtection().SetApplicationName("princeton-sentinel");
+        if (LoadDataProtectionCertificate(web) is { } dpCert)
+            dataProtection.ProtectKeysWithCertificate(dpCert).UnprotectKeysWithAnyCertificate(dpCert);
         services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, ds) => o.XmlRepository = new PgXmlRepository(ds));
 
-        services.TryAddSingleton<EntraHttpClient>();
-        services.TryAddSingleton<PgTokenCache>();
-        services.TryAddSingleton<EntraSignIn>();
+        services.AddHttpClient(WorkerApiClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<WorkerApiClient>();
         services.TryAddSingleton<Exports.ExportGate>();
+        // Authentication first: its distributed token cache must be registered before AddGraphClient's in-memory default.
+        services.AddWebAuthentication(settings, web);
         services.AddGraphClient(settings);
-
-        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
-            .AddCookie(o =>
-            {
-                o.Cookie.Name = ".Sentinel.Session";
-                o.Cookie.HttpOnly = true;
-                o.Cookie.SameSite = SameSiteMode.Lax;
-                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                o.ExpireTimeSpan = TimeSpan.FromHours(web.SessionHours);
-                o.SlidingExpiration = true;
-                o.LoginPath = "/account/signin";
-                o.Events.OnRedirectToLogin = ctx =>
-                {
-                    if (IsApi(ctx.Request)) ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                    else ctx.Response.Redirect(ctx.RedirectUri);
-                    return Task.CompletedTask;
-                };
-                o.Events.OnRedirectToAccessDenied = ctx =>
-                {
-                    // No redirect: the status-code page renders the friendly 403 in place.
-                    ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
-                    return Task.CompletedTask;
-                };
-            });
 
         services.AddAuthorization(o =>
         {
@@ -73,7 +52,12 @@ internal static class WebModules
             o.HeaderName = "X-CSRF-TOKEN";
             o.Cookie.Name = ".Sentinel.Antiforgery";
             o.Cookie.SameSite = SameSiteMode.Lax;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.Cookie.SecurePolicy = web.PublicHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddHsts(o =>
+        {
+            o.MaxAge = TimeSpan.FromDays(365);
+            o.IncludeSubDomains = false;
         });
         services.Configure<MvcOptions>(o =>
         {
@@ -90,25 +74,40 @@ internal static class WebModules
         services.Configure<ApiBehaviorOptions>(o => o.InvalidModelStateResponseFactory = ctx =>
         {
             var errors = ctx.ModelState.Where(e => e.Value?.Errors.Count > 0)
-                .ToDictionary(e => string.IsNullOrEmpty(e.Key) ? "body" : ValidationBehavior<object, object>.ToSnakeCase(e.Key.TrimStart('$', '.')) is { Length: > 0 } k ? k : "body",
+                .ToDictionary(e => string.IsNullOrEmpty(e.Key) ? "body" : RequestValidation.ToSnakeCase(e.Key.TrimStart('$', '.')) is { Length: > 0 } k ? k : "body",
                               e => e.Value!.Errors.Select(x => string.IsNullOrEmpty(x.ErrorMessage) ? "is not valid" : x.ErrorMessage).ToArray());
             return new BadRequestObjectResult(new RequestValidationException(errors).ToErrorBody());
         });
 
+        // X-Forwarded-Proto/For/Host only from loopback and WEB_TRUSTED_PROXIES (addresses / CIDR networks).
         services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            if (web.TrustForwardedHeaders)
-            {
-                o.KnownIPNetworks.Clear();
-                o.KnownProxies.Clear();
-            }
+            foreach (var proxy in web.TrustedProxies) o.KnownProxies.Add(proxy);
+            foreach (var network in web.TrustedNetworks) o.KnownIPNetworks.Add(network);
         });
+    }
+
+    /// <summary>WEB_DATA_PROTECTION_CERT (PEM certificate) + WEB_DATA_PROTECTION_KEY (PEM private key; or in the certificate file).</summary>
+    internal static System.Security.Cryptography.X509Certificates.X509Certificate2? LoadDataProtectionCertificate(WebSettings web)
+    {
+        if (web.DataProtectionCert is null) return null;
+        try
+        {
+            var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(web.DataProtectionCert, web.DataProtectionKey);
+            if (!cert.HasPrivateKey) throw new ConfigurationException("WEB_DATA_PROTECTION_CERT has no private key: set WEB_DATA_PROTECTION_KEY to its PEM private key");
+            return cert;
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            throw new ConfigurationException($"WEB_DATA_PROTECTION_CERT / WEB_DATA_PROTECTION_KEY could not be loaded as a PEM certificate with its private key: {e.Message}");
+        }
     }
 
     public static void Map(WebApplication app)
     {
         app.UseForwardedHeaders();
+        if (app.Services.GetRequiredService<WebSettings>().PublicHttps) app.UseHsts();
         app.Use(SecurityHeaders);
         app.UseStatusCodePagesWithReExecute("/error/{0}");
         app.UseStaticFiles();
@@ -116,7 +115,21 @@ internal static class WebModules
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseWhen(c => IsApi(c.Request), api => api.UseSentinelJsonErrors());
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).AllowAnonymous();
+        app.MapGet("/healthz", async (Db db, CancellationToken ct) =>
+        {
+            // Liveness + the database the pages render from (compose's health check).
+            try
+            {
+                await using var connection = await db.OpenAsync(ct);
+                await using var command = new NpgsqlCommand("SELECT 1", connection);
+                await command.ExecuteScalarAsync(ct);
+                return Results.Json(new { status = "ok", db = true });
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return Results.Json(new { status = "degraded", db = false }, statusCode: 503);
+            }
+        }).AllowAnonymous();
         app.MapControllers();
     }
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Dapper;
 using MediatR;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.IdentityModel.Tokens;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Runs;
@@ -12,65 +11,25 @@ using Sentinel.Features.Execution;
 namespace Sentinel.Worker;
 
 /// <summary>
-/// The worker's internal control plane. /health is open; everything else needs a bearer token from the configured
-/// Entra tenant for the shared app registration (issuer, signature via the discovery document's JWKS, audience
-/// api://{client id} or {client id}, lifetime), carrying the app role Sentinel.Operator or Sentinel.Admin.
-/// Metadata is fetched on the first authenticated request, so the worker starts even when Entra is unreachable.
+/// The worker's internal control plane. /health is open; everything else needs an Entra access token for the shared app
+/// registration, validated by Microsoft.Identity.Web (<see cref="EntraAuth.AddEntraApi"/>): v1 or v2 issuer of the
+/// tenant, signature (discovery JWKS), audience {client id} or api://{client id}, lifetime, azp/appid = the client id,
+/// delegated scope access_as_user, and the app role Sentinel.Operator or Sentinel.Admin. Metadata is fetched on the first
+/// authenticated request, so the worker starts even when Entra is unreachable.
 /// </summary>
 internal static class ControlPlane
 {
     public const string OperatorPolicy = "sentinel-operator";
-    public static readonly string[] OperatorRoles = ["Sentinel.Operator", "Sentinel.Admin"];
+    public static readonly string[] OperatorRoles = EntraAuth.OperatorRoles;
 
     public static void AddAuth(IServiceCollection services, SentinelSettings settings)
     {
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
-        {
-            o.Authority = settings.Authority + "/v2.0";
-            o.RequireHttpsMetadata = o.Authority.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-            o.BackchannelHttpHandler = TrustedHttp.CreateHandler(settings.CaFile);
-            o.MapInboundClaims = false;
-            o.RefreshOnIssuerKeyNotFound = true;
-            o.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidateIssuer = true,
-                ValidateAudience = true,
-                ValidAudiences = settings.EntraClientId is { } id ? [$"api://{id}", id] : [],
-                ValidateLifetime = true,
-                RequireExpirationTime = true,
-                ValidateIssuerSigningKey = true,
-                RequireSignedTokens = true,
-                ClockSkew = TimeSpan.FromMinutes(1),
-                NameClaimType = "name",
-                RoleClaimType = "roles",
-            };
-            o.Events = new JwtBearerEvents
-            {
-                OnChallenge = async context =>
-                {
-                    context.HandleResponse();
-                    var why = context.AuthenticateFailure is null ? "a bearer token is required" : "the bearer token is not valid (" + Describe(context.AuthenticateFailure) + ")";
-                    await WriteErrorAsync(context.Response, 401, why, "unauthorized");
-                },
-                OnForbidden = context => WriteErrorAsync(context.Response, 403,
-                    "the token lacks the app role Sentinel.Operator or Sentinel.Admin", "forbidden"),
-            };
-        });
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddEntraApi(settings, JwtBearerDefaults.AuthenticationScheme,
+                (context, why) => WriteErrorAsync(context.Response, 401, why, "unauthorized"),
+                context => WriteErrorAsync(context.Response, 403, "the token lacks the app role Sentinel.Operator or Sentinel.Admin", "forbidden"));
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole(OperatorRoles));
     }
-
-    /// <summary>Why a token failed, without echoing the token.</summary>
-    private static string Describe(Exception e) => e switch
-    {
-        SecurityTokenExpiredException => "expired",
-        SecurityTokenInvalidAudienceException => "wrong audience",
-        SecurityTokenInvalidIssuerException => "wrong issuer",
-        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "bad signature",
-        SecurityTokenNotYetValidException => "not yet valid",
-        SecurityTokenMalformedException => "malformed",
-        InvalidOperationException => "the identity provider's signing keys could not be fetched",
-        _ => "rejected",
-    };
 
     private static Task WriteErrorAsync(HttpResponse response, int status, string error, string code)
     {

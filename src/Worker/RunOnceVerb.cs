@@ -44,12 +44,11 @@ internal static class RunOnceVerb
         using (var scope = provider.CreateScope())
         {
             var mediator = scope.ServiceProvider.GetRequiredService<IMediator>();
-            // Validate before touching the database, then make sure the schema is there (as serve does).
-            if (!JobTypes.IsKnown(args[0]))
-                throw RequestValidationException.For("job_type", $"unknown job_type '{args[0]}'; expected one of: {string.Join(", ", JobTypes.All)}");
+            // Validate before touching the database (the slice's own rules), then make sure the schema is there (as serve does).
+            var command = new StartCliRun.Command(args[0], config, provider.GetRequiredService<SchedulerOptions>().WorkerId);
+            await scope.ServiceProvider.ValidateAsync(command, cts.Token);
             await mediator.Send(new ApplyMigrations.Command(ApplyMigrations.DefaultDirectory()), cts.Token);
-            var options = provider.GetRequiredService<SchedulerOptions>();
-            run = await mediator.Send(new StartCliRun.Command(args[0], config, options.WorkerId), cts.Token);
+            run = await mediator.Send(command, cts.Token);
         }
 
         Console.WriteLine($"run {run.RunId} of job {run.JobId} ({run.JobType}) started");

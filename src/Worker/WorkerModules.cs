@@ -8,6 +8,8 @@ internal static class WorkerModules
 {
     public static void ConfigureServices(IServiceCollection services, IConfiguration configuration, SentinelSettings settings)
     {
+        // Control plane: Entra access tokens (Identity.Web), operator roles.
+        ControlPlane.AddAuth(services, settings);
         Sentinel.Features.Ingestion.IngestionRegistration.AddGraphIngestion(services, settings);
 
         // Scheduler: loop (hosted unless SCHEDULER_ENABLED=false), run bookkeeping, health state.
@@ -15,9 +17,6 @@ internal static class WorkerModules
         if (SchedulerConfiguration.Enabled(configuration))
             services.AddHostedService(p => p.GetRequiredService<Scheduler>());
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
-
-        // Control plane: bearer JWT from the configured Entra tenant, operator roles.
-        ControlPlane.AddAuth(services, settings);
     }
 
     public static void Map(WebApplication app)

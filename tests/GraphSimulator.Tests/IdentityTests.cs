@@ -76,9 +76,12 @@ public sealed class IdentityTests(SharedSim fx) : IClassFixture<SharedSim>
         Assert.Equal("operator@contoso.onmicrosoft.com", id.GetProperty("preferred_username").GetString());
         Assert.Equal("n0nce", id.GetProperty("nonce").GetString());
         Assert.Equal("Sentinel.Operator", id.GetProperty("roles")[0].GetString());
+        // requestedAccessTokenVersion unset (Entra's default): a v1 token for the API, aud = the App ID URI requested.
         var at = Payload(r.AccessToken);
         Assert.Equal($"api://{fx.Sim.ClientId}", at.GetProperty("aud").GetString());
-        Assert.Equal($"{fx.Sim.BaseUrl}/{fx.Sim.TenantId}/v2.0", at.GetProperty("iss").GetString());
+        Assert.Equal($"https://sts.windows.net/{fx.Sim.TenantId}/", at.GetProperty("iss").GetString());
+        Assert.Equal("1.0", at.GetProperty("ver").GetString());
+        Assert.Equal(fx.Sim.ClientId, at.GetProperty("appid").GetString());
         Assert.Equal("access_as_user", at.GetProperty("scp").GetString());
 
         // replayed code
@@ -109,6 +112,80 @@ public sealed class IdentityTests(SharedSim fx) : IClassFixture<SharedSim>
         Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
         using var second = JsonDocument.Parse(await refreshed.Content.ReadAsStringAsync());
         Assert.Equal("Sentinel.Reader", Payload(second.RootElement.GetProperty("access_token").GetString()!).GetProperty("roles")[0].GetString());
+    }
+
+    [Fact]
+    public async Task The_v1_discovery_document_names_the_sts_issuer_and_the_same_keys()
+    {
+        using var v1 = await SimHarness.GetJson(fx.Http, $"{fx.Sim.BaseUrl}/{fx.Sim.TenantId}/.well-known/openid-configuration");
+        Assert.Equal($"https://sts.windows.net/{fx.Sim.TenantId}/", v1.RootElement.GetProperty("issuer").GetString());
+        var v1Keys = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await fx.Http.GetStringAsync(v1.RootElement.GetProperty("jwks_uri").GetString()!));
+        using var v2 = await SimHarness.GetJson(fx.Http, $"{fx.Sim.BaseUrl}/{fx.Sim.TenantId}/v2.0/.well-known/openid-configuration");
+        var v2Keys = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await fx.Http.GetStringAsync(v2.RootElement.GetProperty("jwks_uri").GetString()!));
+        Assert.Equal(v2Keys.Keys.Select(k => k.Kid), v1Keys.Keys.Select(k => k.Kid));
+    }
+
+    [Fact]
+    public async Task With_requestedAccessTokenVersion_2_the_api_token_is_v2_with_the_client_id_as_audience()
+    {
+        await using var sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "tiny", CertDir = Path.Combine(Path.GetTempPath(), "sentinel-sim-idtests-v2") });
+        sim.RequestedAccessTokenVersion = 2;
+        using var http = SimHarness.Http(sim, redirects: false);
+        const string redirect = "https://localhost:5001/signin-oidc";
+        var app = SimHarness.Msal(sim, http, redirectUri: redirect);
+        string[] scopes = [$"api://{sim.ClientId}/access_as_user"];
+        var url = await app.GetAuthorizationRequestUrl(scopes).WithPkce(out var verifier).ExecuteAsync();
+        var code = await PickUser(http, url, "reader@contoso.onmicrosoft.com", expectState: null);
+        var r = await app.AcquireTokenByAuthorizationCode(scopes, code).WithPkceCodeVerifier(verifier).ExecuteAsync();
+        var at = Payload(r.AccessToken);
+        Assert.Equal(sim.ClientId, at.GetProperty("aud").GetString());
+        Assert.Equal($"{sim.BaseUrl}/{sim.TenantId}/v2.0", at.GetProperty("iss").GetString());
+        Assert.Equal("2.0", at.GetProperty("ver").GetString());
+        Assert.Equal(sim.ClientId, at.GetProperty("azp").GetString());
+        Assert.Equal("Sentinel.Reader", at.GetProperty("roles")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Disabling_an_account_or_removing_its_app_role_shows_at_the_next_refresh_token_redemption()
+    {
+        await using var sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "tiny", CertDir = Path.Combine(Path.GetTempPath(), "sentinel-sim-idtests-access") });
+        using var http = SimHarness.Http(sim, redirects: false);
+        const string redirect = "https://localhost:5001/signin-oidc";
+        var app = SimHarness.Msal(sim, http, redirectUri: redirect);
+        string[] scopes = [$"api://{sim.ClientId}/access_as_user"];
+        var url = await app.GetAuthorizationRequestUrl(scopes).WithPkce(out var verifier).ExecuteAsync();
+        var first = await app.AcquireTokenByAuthorizationCode(scopes, await PickUser(http, url, "operator@contoso.onmicrosoft.com", null)).WithPkceCodeVerifier(verifier).ExecuteAsync();
+        Assert.Equal("Sentinel.Operator", Payload(first.AccessToken).GetProperty("roles")[0].GetString());
+
+        await sim.SetUserAccessAsync("operator@contoso.onmicrosoft.com", null, new SimulatorInstance.AppRoleChange(null));
+        var noRole = await app.AcquireTokenSilent(scopes, first.Account).WithForceRefresh(true).ExecuteAsync();
+        Assert.False(Payload(noRole.AccessToken).TryGetProperty("roles", out _));
+
+        await sim.SetUserAccessAsync("operator@contoso.onmicrosoft.com", false, null);
+        var disabled = await Assert.ThrowsAsync<MsalUiRequiredException>(() => app.AcquireTokenSilent(scopes, first.Account).WithForceRefresh(true).ExecuteAsync());
+        Assert.Contains("AADSTS50057", disabled.Message);
+    }
+
+    [Fact]
+    public async Task The_ca_export_dir_receives_the_certificate_and_never_the_key()
+    {
+        var certDir = Directory.CreateTempSubdirectory("sentinel-sim-keys-").FullName;
+        var export = Directory.CreateTempSubdirectory("sentinel-sim-ca-").FullName;
+        try
+        {
+            await using var sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "tiny", CertDir = certDir, CaExportDir = export });
+            Assert.Equal(Path.Combine(export, "ca.pem"), sim.CaFile);
+            Assert.Equal(["ca.pem"], Directory.GetFiles(export).Select(Path.GetFileName));
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(sim.CaFile));
+            Assert.True(File.Exists(Path.Combine(certDir, "ca.key.pem")));
+            using var http = SimHarness.Http(sim);
+            Assert.True((await http.GetAsync($"{sim.BaseUrl}/_sim/info")).IsSuccessStatusCode); // the exported CA validates the server
+        }
+        finally
+        {
+            Directory.Delete(certDir, true);
+            Directory.Delete(export, true);
+        }
     }
 
     /// <summary>Loads the picker, checks every demo user has a data-upn button, posts the chosen one, returns the code.</summary>

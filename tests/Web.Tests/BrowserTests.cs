@@ -206,4 +206,64 @@ public sealed class BrowserTests(BrowserFixture fx)
         await page.WaitForURLAsync(new Regex("/account/signed-out$"));
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("You are signed out");
     }
+
+    /// <summary>Issue 14: the Changes page after a sharing round, a review by an Operator, access by principal, the oversharing cards.</summary>
+    [ChromiumFact]
+    public async Task An_operator_reviews_the_changes_of_a_sharing_round_and_looks_up_who_can_reach_what()
+    {
+        await using var s = await SignInAsync(WebFixture.Operator);
+        var page = s.Page;
+        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId); // the baseline (or a no-op if another test ingested already)
+        var before = await fx.ScalarAsync<long?>("SELECT max(change_id) FROM posture_changes") ?? 0;
+        var shared = await fx.Sim.MutateAsync(2, seed: 41, kinds: ["shareAnyone"]);
+        await fx.Sim.MutateAsync(6, seed: 42, kinds: ["addLink", "addGrant", "shareFolder", "removePermission", "breakInheritance"]);
+        Assert.NotEmpty(shared);
+        await RunNowAndWaitForSuccessAsync(page, fx.IngestJobId);
+        await RunNowAndWaitForSuccessAsync(page, fx.RefreshJobId);
+        Assert.True(await fx.ScalarAsync<long>("SELECT count(*) FROM posture_changes WHERE change_id > @before", new { before }) > 0);
+
+        // The dashboard: changes since my last review, riskiest first, and the oversharing cards.
+        await page.GotoAsync(fx.BaseUrl + "/");
+        await Assertions.Expect(page.Locator("[data-testid=dashboard-review]")).ToContainTextAsync("Changes since your last review");
+        await Assertions.Expect(page.Locator("[data-testid=oversharing]")).ToBeVisibleAsync();
+        var neverExpire = (await page.Locator("[data-metric=oversharing_anyone_never_expire]").InnerTextAsync()).Replace(",", "");
+        Assert.Equal((await fx.ScalarAsync<long>("SELECT value FROM mv_posture_oversharing WHERE card = 'anyone_never_expire'")).ToString(), neverExpire);
+        await ShotAsync(page, "dashboard-posture");
+        await page.Locator("[data-testid=oversharing]").ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(fx.ScreenshotDir, "oversharing-cards.png") });
+
+        // The Changes page: newest first, with the anyone link just created among the rows, then riskiest first.
+        await page.GotoAsync(fx.BaseUrl + "/changes");
+        await Assertions.Expect(page.Locator($"[data-change-row]").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=changes-table]")).ToContainTextAsync("Link created");
+        await ShotAsync(page, "changes");
+        await page.GotoAsync(fx.BaseUrl + "/changes?since_review=true&sort=risk");
+        var firstKind = await page.Locator("[data-change-row]").First.GetAttributeAsync("data-kind");
+        Assert.Contains(firstKind, new[] { "link_created", "reach_gained", "link_changed", "reach_changed" });
+
+        // A review: "reviewed up to here" clears the dashboard's count for this reviewer.
+        await page.Locator("[data-testid=mark-reviewed]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=flash]")).ToContainTextAsync("Marked as reviewed");
+        await ShotAsync(page, "changes-reviewed");
+        await page.GotoAsync(fx.BaseUrl + "/");
+        await Assertions.Expect(page.Locator("[data-testid=dashboard-review]")).ToContainTextAsync("Nothing new");
+
+        // Access by principal: the guest who can reach the most, then a member with their per-site counts and drill-down.
+        await page.GotoAsync(fx.BaseUrl + "/access");
+        await ShotAsync(page, "access-start");
+        var member = await fx.ScalarAsync<string>("SELECT user_id FROM mv_principal_reach r JOIN msgraph_users u ON u.id = r.user_id WHERE u.user_type = 'Member' AND u.deleted_at IS NULL ORDER BY reach DESC, user_id LIMIT 1");
+        await page.GotoAsync(fx.BaseUrl + "/access?principal=" + Uri.EscapeDataString(member));
+        await Assertions.Expect(page.Locator("[data-testid=access-summary]")).ToBeVisibleAsync();
+        var files = long.Parse((await page.Locator("[data-testid=access-files]").InnerTextAsync()).Replace(",", ""));
+        Assert.Equal(await fx.ScalarAsync<long>("SELECT reach FROM mv_principal_reach WHERE user_id = @member", new { member }), files);
+        await ShotAsync(page, "access-by-principal");
+        await page.Locator("[data-site-row] a").First.ClickAsync();
+        await Assertions.Expect(page.Locator("[data-access-item]").First).ToBeVisibleAsync();
+        await ShotAsync(page, "access-site-drilldown");
+        await page.GotoAsync(fx.BaseUrl + "/access/departing?user=" + Uri.EscapeDataString(member));
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("OneDrive sharing");
+        await ShotAsync(page, "access-departing");
+        await page.GotoAsync(fx.BaseUrl + "/inventory/permissions");
+        await ShotAsync(page, "inventory-permissions-risk");
+        Assert.Empty(s.ConsoleErrors);
+    }
 }

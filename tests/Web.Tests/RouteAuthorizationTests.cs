@@ -23,7 +23,7 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
     [
         ("GET", "healthz", "/healthz", Need.Public),
         ("GET", "account/signin", "/account/signin", Need.Public),
-        ("GET", "signin-oidc", "/signin-oidc", Need.Public),
+        ("GET", "account/signin-failed", "/account/signin-failed?reason=state", Need.Public),
         ("GET", "account/signed-out", "/account/signed-out", Need.Public),
         ("GET", "error/{code:int}", "/error/404", Need.Public),
         ("POST", "account/signout", "/account/signout", Need.SignedIn),
@@ -50,7 +50,6 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         ("POST", "jobs/new", "/jobs/new", Need.Admin),
         ("GET", "jobs/{jobId:guid}/edit", $"/jobs/{J}/edit", Need.Admin),
         ("POST", "jobs/{jobId:guid}/edit", $"/jobs/{J}/edit", Need.Admin),
-        ("POST", "jobs/{jobId:guid}/enable", $"/jobs/{J}/enable", Need.Admin),
         ("POST", "jobs/{jobId:guid}/delete", $"/jobs/{S}/delete", Need.Admin),
         ("POST", "jobs/{jobId:guid}/schedules", $"/jobs/{J}/schedules", Need.Admin),
         ("POST", "schedules/{scheduleId:guid}", $"/schedules/{S}", Need.Admin),

@@ -38,6 +38,9 @@ public class WebFixture : IAsyncLifetime
 
     protected virtual string SimProfile => "small";
 
+    /// <summary>Extra host setup for derived fixtures (e.g. a manual clock).</summary>
+    protected virtual void ConfigureBuilder(WebApplicationBuilder builder) { }
+
     public virtual async Task InitializeAsync()
     {
         await StartDatabaseAndSimulatorAsync();
@@ -78,6 +81,7 @@ public class WebFixture : IAsyncLifetime
             };
             foreach (var (k, v) in ExtraConfig()) config[k] = v;
             builder.Configuration.AddInMemoryCollection(config);
+            ConfigureBuilder(builder);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
 

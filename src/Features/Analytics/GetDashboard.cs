@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -11,6 +12,11 @@ namespace Sentinel.Features.Analytics;
 public static class GetDashboard
 {
     public sealed record Query(int TopN = 10) : IRequest<Result>;
+
+    internal sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator() => RuleFor(q => q.TopN).InclusiveBetween(1, 100).WithMessage("top_n must be between 1 and 100");
+    }
 
     public sealed record EntityCount(string Entity, long Total, long Active, long Deleted, DateTimeOffset? LastSyncedAt);
     public sealed record DriveExposure(string DriveId, string? SiteId, string DriveName, string? SiteName, long AnonymousLinks,

@@ -10,7 +10,7 @@ namespace Sentinel.Features.Auditing;
 public static class ListAuditEvents
 {
     public sealed record Query(string? Actor = null, string? Action = null, string? EntityType = null, string? EntityId = null,
-        DateTimeOffset? From = null, DateTimeOffset? To = null, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string? From = null, string? To = null, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
 
     public sealed record Row(Guid EventId, DateTimeOffset OccurredAt, string? ActorUpn, string? ActorName, string Action,
         string? EntityType, string? EntityId, string Details);
@@ -26,7 +26,9 @@ public static class ListAuditEvents
             RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxPageSize).WithMessage($"limit must be between 1 and {InventoryQuery.MaxPageSize}");
             RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, 1) && (c is null || Guid.TryParse(InventoryQuery.DecodeCursor(c, 1)![1], out _)))
                 .WithMessage("cursor is not a valid page cursor");
-            RuleFor(q => q).Must(q => q.From is null || q.To is null || q.From <= q.To).WithName("from").WithMessage("from must not be after to");
+            RuleFor(q => q.From).Must(d => Date(d) is not null).When(q => !string.IsNullOrWhiteSpace(q.From)).WithMessage("from must be a date such as 2026-01-31");
+            RuleFor(q => q.To).Must(d => Date(d) is not null).When(q => !string.IsNullOrWhiteSpace(q.To)).WithMessage("to must be a date such as 2026-01-31");
+            RuleFor(q => q).Must(q => Date(q.From) is not { } from || Date(q.To) is not { } to || from <= to).WithName("from").WithMessage("from must not be after to");
         }
     }
 
@@ -48,8 +50,8 @@ public static class ListAuditEvents
             if (!string.IsNullOrWhiteSpace(request.Action)) q.Where("action LIKE @ActionPrefix", new { ActionPrefix = request.Action.Trim() + "%" });
             if (!string.IsNullOrWhiteSpace(request.EntityType)) q.Where("entity_type = @EntityType", new { request.EntityType });
             if (!string.IsNullOrWhiteSpace(request.EntityId)) q.Where("entity_id = @EntityId", new { request.EntityId });
-            if (request.From is not null) q.Where("occurred_at >= @From", new { request.From });
-            if (request.To is not null) q.Where("occurred_at <= @To", new { request.To });
+            if (Date(request.From) is { } from) q.Where("occurred_at >= @From", new { From = from });
+            if (Date(request.To) is { } to) q.Where("occurred_at <= @To", new { To = to });
             var sql = Select + q.Tail(new SortColumn("occurred_at", "timestamptz"), descending: true, ["event_id"], request.Cursor, request.Limit)
                 .Replace("@CursorId0", "@CursorId0::uuid");
             await using var connection = await db.OpenAsync(ct);
@@ -57,4 +59,8 @@ public static class ListAuditEvents
             return InventoryQuery.ToPage(rows, request.Limit, r => [r.OccurredAt, r.EventId]);
         }
     }
+
+    /// <summary>A from/to filter as typed (ISO date or date-time; no offset means UTC), or null.</summary>
+    private static DateTimeOffset? Date(string? value) =>
+        DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var d) ? d : null;
 }

@@ -216,10 +216,12 @@ public sealed class CronSchedule
             var rangeAndStep = item.Split('/');
             if (rangeAndStep.Length > 2)
                 throw new CronFormatException(spec.Name, $"'{item}' has more than one '/'");
+            // Any step from 1 up, as Vixie cron, cronie and ISC cron accept: one larger than the range keeps only
+            // the range's first value (`*/15` in month = January, `*/10` in day of week = Sunday).
             var step = 1;
             if (rangeAndStep.Length == 2 &&
-                (!int.TryParse(rangeAndStep[1], NumberStyles.None, CultureInfo.InvariantCulture, out step) || step < 1 || step > spec.Max))
-                throw new CronFormatException(spec.Name, $"step '{rangeAndStep[1]}' in '{item}' must be a whole number from 1 to {spec.Max}");
+                (!int.TryParse(rangeAndStep[1], NumberStyles.None, CultureInfo.InvariantCulture, out step) || step < 1))
+                throw new CronFormatException(spec.Name, $"step '{rangeAndStep[1]}' in '{item}' must be a whole number of at least 1");
 
             int low, high;
             var range = rangeAndStep[0];
@@ -238,7 +240,7 @@ public sealed class CronSchedule
                 if (high < low)
                     throw new CronFormatException(spec.Name, $"range '{range}' runs backwards; write it from low to high");
             }
-            for (var v = low; v <= high; v += step) set[v] = true;
+            for (long v = low; v <= high; v += step) set[v] = true;
         }
         return set;
     }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -17,6 +18,11 @@ public static class ApplyMigrations
     public sealed record Command(string Directory) : IExecutorRequest<Result>;
 
     public sealed record Result(IReadOnlyList<string> Applied, IReadOnlyList<string> AlreadyApplied);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.Directory).NotEmpty().WithMessage("directory is required (set SENTINEL_DB_INIT_DIR)");
+    }
 
     public sealed class ChecksumMismatchException(string file)
         : Exception($"migration {file} was already applied but its content has changed since; restore the original file and add a new numbered file for the change");

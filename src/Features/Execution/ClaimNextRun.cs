@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,8 +15,11 @@ namespace Sentinel.Features.Execution;
 /// advisory lock on a dedicated connection, records the run as running and advances the schedule — all in one
 /// transaction. Returns null when nothing is due.
 /// <list type="bullet">
-/// <item>Lock not acquired: the job runs elsewhere. A request is dropped (already_running), a schedule's
-/// occurrence skipped; nothing is queued behind the running job.</item>
+/// <item>Lock not acquired and the job has a running run: it runs elsewhere. A request is dropped
+/// (already_running), a schedule's occurrence skipped; nothing is queued behind the running job.</item>
+/// <item>Lock not acquired and no running run of the job (another job's key collides, or a claim of the same job
+/// has not committed yet): nothing is lost — the request stays pending, the occurrence stays due, and the next
+/// tick retries; this call goes on with other candidates.</item>
 /// <item>Missed occurrences (worker down) give one run: next_run_at moves to the first occurrence after now.</item>
 /// <item>The unique index on (schedule_id, scheduled_for) makes a second run of one occurrence impossible.</item>
 /// </list>
@@ -24,10 +28,15 @@ public static class ClaimNextRun
 {
     public sealed record Command(string WorkerId) : IExecutorRequest<ClaimedRun?>;
 
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.WorkerId).NotEmpty().WithMessage("worker_id is required");
+    }
+
     private const string RequestSql = """
         SELECT q.request_id, q.job_id, q.force, q.actor_oid, q.actor_upn, q.actor_name, j.job_type, j.config::text AS config, j.enabled
           FROM job_run_requests q JOIN jobs j ON j.job_id = q.job_id
-         WHERE q.status = 'pending'
+         WHERE q.status = 'pending' AND q.request_id <> ALL (@Deferred)
          ORDER BY q.requested_at
          FOR UPDATE OF q SKIP LOCKED
          LIMIT 1
@@ -45,7 +54,7 @@ public static class ClaimNextRun
     private const string DueScheduleSql = """
         SELECT s.schedule_id, s.job_id, s.cron_expr, s.timezone AS time_zone, s.next_run_at, j.job_type, j.config::text AS config
           FROM job_schedules s JOIN jobs j ON j.job_id = s.job_id
-         WHERE s.enabled AND j.enabled AND s.next_run_at <= @Now
+         WHERE s.enabled AND j.enabled AND s.next_run_at <= @Now AND s.schedule_id <> ALL (@Deferred)
          ORDER BY s.next_run_at
          FOR UPDATE OF s SKIP LOCKED
          LIMIT 1
@@ -64,20 +73,23 @@ public static class ClaimNextRun
 
     private sealed record ScheduleRow(Guid ScheduleId, Guid JobId, string CronExpr, string TimeZone, DateTime NextRunAt, string JobType, string Config);
 
-    private enum Step { Claimed, Handled, Nothing }
+    private enum Step { Claimed, Handled, Deferred, Nothing }
 
     internal sealed class Handler(Db db, TimeProvider clock, ILogger<Handler> logger) : IRequestHandler<Command, ClaimedRun?>
     {
         public async Task<ClaimedRun?> Handle(Command request, CancellationToken ct)
         {
             var connection = await RunClaims.OpenLockConnectionAsync(db, ct);
+            // Candidates whose lock is held without a running run of their job: left due for the next tick.
+            var deferredRequests = new List<Guid>();
+            var deferredSchedules = new List<Guid>();
             try
             {
-                // Each step commits on its own; drops and skips continue with the next candidate.
+                // Each step commits on its own; drops, skips and deferrals continue with the next candidate.
                 for (var guard = 0; guard < 1000; guard++)
                 {
-                    var (step, run) = await TryRequestAsync(connection, request.WorkerId, ct);
-                    if (step == Step.Nothing) (step, run) = await TryScheduleAsync(connection, request.WorkerId, ct);
+                    var (step, run) = await TryRequestAsync(connection, request.WorkerId, deferredRequests, ct);
+                    if (step == Step.Nothing) (step, run) = await TryScheduleAsync(connection, request.WorkerId, deferredSchedules, ct);
                     if (step == Step.Claimed) return run;
                     if (step == Step.Nothing) break;
                 }
@@ -91,11 +103,11 @@ public static class ClaimNextRun
             return null;
         }
 
-        private async Task<(Step, ClaimedRun?)> TryRequestAsync(NpgsqlConnection connection, string workerId, CancellationToken ct)
+        private async Task<(Step, ClaimedRun?)> TryRequestAsync(NpgsqlConnection connection, string workerId, List<Guid> deferred, CancellationToken ct)
         {
             var now = clock.GetUtcNow();
             await using var tx = await connection.BeginTransactionAsync(ct);
-            var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(new CommandDefinition(RequestSql, transaction: tx, cancellationToken: ct));
+            var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(new CommandDefinition(RequestSql, new { Deferred = deferred.ToArray() }, tx, cancellationToken: ct));
             if (row is null) return (Step.Nothing, null);
 
             var actor = new Actor(row.ActorOid, row.ActorUpn, row.ActorName);
@@ -107,6 +119,11 @@ public static class ClaimNextRun
             if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(RunClaims.TryLockSql, new { row.JobId }, tx, cancellationToken: ct)))
             {
                 var running = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(RunClaims.RunningRunSql, new { row.JobId }, tx, cancellationToken: ct));
+                if (running is null)
+                {
+                    await DeferAsync(tx, deferred, row.RequestId, row.JobId, "request");
+                    return (Step.Deferred, null);
+                }
                 await DropAsync(connection, tx, row, "already_running", running, actor, now, ct);
                 return (Step.Handled, null);
             }
@@ -141,11 +158,19 @@ public static class ClaimNextRun
             await tx.CommitAsync(ct);
         }
 
-        private async Task<(Step, ClaimedRun?)> TryScheduleAsync(NpgsqlConnection connection, string workerId, CancellationToken ct)
+        private async Task DeferAsync(NpgsqlTransaction tx, List<Guid> deferred, Guid candidate, Guid jobId, string kind)
+        {
+            await tx.RollbackAsync(CancellationToken.None);
+            deferred.Add(candidate);
+            logger.LogInformation("{Kind} {Candidate}: the lock of job {JobId} is held but the job has no running run; left due for the next tick",
+                kind, candidate, jobId);
+        }
+
+        private async Task<(Step, ClaimedRun?)> TryScheduleAsync(NpgsqlConnection connection, string workerId, List<Guid> deferred, CancellationToken ct)
         {
             var now = clock.GetUtcNow();
             await using var tx = await connection.BeginTransactionAsync(ct);
-            var row = await connection.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(DueScheduleSql, new { Now = now }, tx, cancellationToken: ct));
+            var row = await connection.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(DueScheduleSql, new { Now = now, Deferred = deferred.ToArray() }, tx, cancellationToken: ct));
             if (row is null) return (Step.Nothing, null);
 
             DateTimeOffset? next;
@@ -167,10 +192,15 @@ public static class ClaimNextRun
             }
 
             var scheduledFor = new DateTimeOffset(DateTime.SpecifyKind(row.NextRunAt, DateTimeKind.Utc));
-            await connection.ExecuteAsync(new CommandDefinition(AdvanceSql, new { row.ScheduleId, NextRunAt = next }, tx, cancellationToken: ct));
             if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(RunClaims.TryLockSql, new { row.JobId }, tx, cancellationToken: ct)))
             {
                 var running = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(RunClaims.RunningRunSql, new { row.JobId }, tx, cancellationToken: ct));
+                if (running is null)
+                {
+                    await DeferAsync(tx, deferred, row.ScheduleId, row.JobId, "schedule");
+                    return (Step.Deferred, null);
+                }
+                await connection.ExecuteAsync(new CommandDefinition(AdvanceSql, new { row.ScheduleId, NextRunAt = next }, tx, cancellationToken: ct));
                 await Audit.WriteAsync(connection, tx, now, Actor.System, "run.skipped", "schedule", row.ScheduleId.ToString(),
                     new { job_id = row.JobId, scheduled_for = scheduledFor, reason = "already_running", running_run_id = running, next_run_at = next }, ct);
                 await tx.CommitAsync(ct);
@@ -178,6 +208,7 @@ public static class ClaimNextRun
             }
             try
             {
+                await connection.ExecuteAsync(new CommandDefinition(AdvanceSql, new { row.ScheduleId, NextRunAt = next }, tx, cancellationToken: ct));
                 await RunClaims.CloseOrphansAsync(connection, tx, row.JobId, now, ct);
                 var runId = Guid.NewGuid();
                 var inserted = await connection.ExecuteAsync(new CommandDefinition(InsertRunSql, new

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -16,6 +17,18 @@ public static class CompleteRun
         : IExecutorRequest<Result>;
 
     public sealed record Result(Guid RunId, bool Closed, string Status);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.RunId).NotEmpty().WithMessage("run_id is required");
+            RuleFor(c => c.WorkerId).NotEmpty().WithMessage("worker_id is required");
+            RuleFor(c => c.Status).Must(s => s is "success" or "failed" or "cancelled").WithMessage("status must be success, failed or cancelled");
+            RuleFor(c => c.Error).NotEmpty().When(c => c.Status != "success").WithMessage("error is required unless the run succeeded");
+            RuleFor(c => c.Actor).NotNull();
+        }
+    }
 
     private const string Sql = """
         UPDATE job_runs

@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 
@@ -16,6 +17,11 @@ public static class RecoverLostRuns
     public sealed record Command(TimeSpan HeartbeatHorizon) : IExecutorRequest<Result>;
 
     public sealed record Result(IReadOnlyList<LostRun> Closed);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.HeartbeatHorizon).GreaterThan(TimeSpan.Zero).WithMessage("heartbeat_horizon must be positive");
+    }
 
     public sealed record LostRun(Guid RunId, Guid JobId, string? WorkerId, string Reason);
 

@@ -21,11 +21,7 @@ public static class StartCliRun
         {
             RuleFor(c => c.JobType).Must(JobTypes.IsKnown)
                 .WithMessage(c => $"unknown job_type '{c.JobType}'; expected one of: {string.Join(", ", JobTypes.All)}");
-            RuleFor(c => c.Config).Custom((config, ctx) =>
-            {
-                if (config is null) return;
-                foreach (var (field, message) in JobConfigRules.Problems(ctx.InstanceToValidate.JobType, config)) ctx.AddFailure(field, message);
-            });
+            RuleFor(c => c.Config).ValidJobConfig(c => c.JobType).When(c => c.Config is not null);
         }
     }
 

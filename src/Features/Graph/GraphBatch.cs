@@ -1,12 +1,17 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Polly;
+using Polly.Timeout;
 using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 
 /// <summary>
-/// JSON batching (POST $batch, ≤ 20 GETs per request). Inner 429/503 pause the shared gate for the longest
-/// inner Retry-After and only the failed requests are resent in a new batch; inner 5xx get jittered backoff.
+/// JSON batching (POST $batch, ≤ 20 GETs per request). Each inner request is throttled on its own (GRAPH_FACTS §4):
+/// the batch is repeated through the resilience pipeline's retry rules with only the inner requests that failed —
+/// an inner 429/503 pauses every process for its own Retry-After and the next round waits for the longest one,
+/// inner 500/502/504 back off with jitter. The POST itself goes through the HTTP pipeline (gate, RU, retries).
 /// Returns one <see cref="GraphResponse"/> per URL, in input order.
 /// </summary>
 public static class GraphBatch
@@ -14,63 +19,89 @@ public static class GraphBatch
     public const int MaxPerBatch = 20;
 
     /// <param name="headers">Request headers every inner request carries (e.g. the Prefer of drive deltas).</param>
-    public static async Task<GraphResponse[]> GetManyAsync(GraphHttp graph, GraphRetryOptions retry, IReadOnlyList<string> relativeUrls,
-        GraphCallStats stats, CancellationToken ct, IReadOnlyDictionary<string, string>? headers = null)
+    public static async Task<GraphResponse[]> GetManyAsync(GraphHttp graph, IReadOnlyList<string> relativeUrls, GraphCallStats stats,
+        CancellationToken ct, IReadOnlyDictionary<string, string>? headers = null)
     {
         if (relativeUrls.Count > MaxPerBatch) throw new ArgumentException($"at most {MaxPerBatch} requests per batch", nameof(relativeUrls));
-        var results = new GraphResponse?[relativeUrls.Count];
-        var pending = Enumerable.Range(0, relativeUrls.Count).ToList();
-        var attempt = 0;
-        string last = "no answer";
-        while (pending.Count > 0)
+        var state = new Rounds(graph, relativeUrls, stats, headers);
+        var context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(GraphResilience.Stats, stats);
+        Outcome<Round> outcome;
+        try
         {
-            if (++attempt > retry.MaxAttempts)
-                throw new JobFailedException("graph_unavailable",
-                    $"Microsoft Graph did not answer {pending.Count} batched requests after {retry.MaxAttempts} tries (last: {last}); the next run resumes where this one stopped");
-            var urls = pending.Select(i => "/" + relativeUrls[i].TrimStart('/')).ToList();
-            var ids = pending.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-            var ru = urls.Sum(GraphHttp.EstimateRu);
-            var response = await graph.PostJsonAsync("$batch", GraphHttp.BatchBody(urls, ids, headers), stats, ru, ct);
+            outcome = await graph.Resilience.Batch.ExecuteOutcomeAsync(static async (ctx, s) =>
+            {
+                try { return Outcome.FromResult(await s.SendPendingAsync(ctx.CancellationToken)); }
+                catch (Exception e) { return Outcome.FromException<Round>(e); }
+            }, context, state);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+        if (outcome.Exception is OperationCanceledException && ct.IsCancellationRequested) throw new OperationCanceledException(ct);
+        if (outcome.Exception is TimeoutRejectedException)
+            throw Unavailable(state.Pending.Count, graph, "timed out");
+        if (outcome.Exception is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outcome.Exception);
+        if (state.Pending.Count > 0) throw Unavailable(state.Pending.Count, graph, outcome.Result!.Last);
+        return state.Results!;
+    }
+
+    private static JobFailedException Unavailable(int pending, GraphHttp graph, string last) =>
+        new("graph_unavailable",
+            $"Microsoft Graph did not answer {pending} batched requests within {graph.Resilience.Options.MaxAttempts} tries (last: {last}); the next run resumes where this one stopped");
+
+    /// <summary>One round's verdict for the retry strategy: Done when nothing is left, else the worst inner outcome.</summary>
+    internal sealed record Round(GraphOutcome Outcome, string Last);
+
+    private sealed class Rounds(GraphHttp graph, IReadOnlyList<string> urls, GraphCallStats stats, IReadOnlyDictionary<string, string>? headers)
+    {
+        public GraphResponse?[] Results { get; } = new GraphResponse?[urls.Count];
+        public List<int> Pending { get; private set; } = Enumerable.Range(0, urls.Count).ToList();
+
+        public async Task<Round> SendPendingAsync(CancellationToken ct)
+        {
+            var pending = Pending;
+            var relative = pending.Select(i => "/" + urls[i].TrimStart('/')).ToList();
+            var ids = pending.Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+            var response = await graph.PostJsonAsync("$batch", GraphHttp.BatchBody(relative, ids, headers), stats, relative.Sum(GraphHttp.EstimateRu), ct);
             if (!response.IsSuccess)
                 throw new JobFailedException("graph_batch_failed", $"Microsoft Graph rejected a $batch request (HTTP {(int)response.Status}, {response.ErrorCode() ?? "no error code"})");
 
-            var retryLater = new List<int>();
-            TimeSpan? throttle = null;
-            var serverError = false;
+            var worst = GraphOutcome.Done;
+            var last = "";
+            var now = graph.Resilience.Clock.GetUtcNow();
             using (var doc = response.Json())
             {
                 foreach (var r in doc.RootElement.GetProperty("responses").EnumerateArray())
                 {
-                    var index = int.Parse(r.GetProperty("id").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+                    var index = int.Parse(r.GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
                     var status = r.GetProperty("status").GetInt32();
-                    if (status is 429 or 503)
+                    var outcome = GraphOutcome.ForStatus(status, () => InnerRetryAfter(r, now));
+                    if (outcome.Kind == GraphOutcome.Kinds.Throttled)
                     {
-                        stats.Throttle();
-                        var ra = InnerRetryAfter(r) ?? retry.DefaultThrottleDelay;
-                        throttle = throttle is null || ra > throttle ? ra : throttle;
-                        retryLater.Add(index);
+                        await graph.Resilience.ThrottledAsync(outcome.RetryAfter, stats, ct);
+                        // The next round waits for the longest inner Retry-After.
+                        if (worst.Kind != GraphOutcome.Kinds.Throttled || (outcome.RetryAfter ?? TimeSpan.Zero) > (worst.RetryAfter ?? TimeSpan.Zero))
+                            worst = outcome;
                         last = $"HTTP {status}";
                         continue;
                     }
-                    if (status is 500 or 502 or 504)
+                    if (outcome.Kind == GraphOutcome.Kinds.ServerError)
                     {
-                        serverError = true;
-                        retryLater.Add(index);
+                        if (worst.Kind == GraphOutcome.Kinds.Done) worst = outcome;
                         last = $"HTTP {status}";
                         continue;
                     }
                     var body = r.TryGetProperty("body", out var b) ? JsonSerializer.SerializeToUtf8Bytes(b) : [];
-                    results[index] = new GraphResponse((HttpStatusCode)status, body, InnerLocation(r));
+                    Results[index] = new GraphResponse((HttpStatusCode)status, body, InnerLocation(r));
                 }
             }
             // Anything the batch did not answer at all is retried too.
-            pending = pending.Where(i => results[i] is null).ToList();
-            if (pending.Count == 0) break;
-            if (throttle is { } t) graph.Gate.PauseFor(t + retry.RetryAfterMargin);
-            else if (serverError || retryLater.Count > 0) await Task.Delay(retry.Backoff(attempt), ct);
-            stats.Retry();
+            Pending = pending.Where(i => Results[i] is null).ToList();
+            if (Pending.Count > 0 && worst.Kind == GraphOutcome.Kinds.Done) { worst = GraphOutcome.ServerError; last = "no answer"; }
+            return new Round(worst, last);
         }
-        return results!;
     }
 
     /// <summary>An inner response's Location header (a 410 resync names the fresh enumeration there).</summary>
@@ -84,21 +115,13 @@ public static class GraphBatch
         return null;
     }
 
-    private static TimeSpan? InnerRetryAfter(JsonElement response)
+    private static TimeSpan? InnerRetryAfter(JsonElement response, DateTimeOffset now)
     {
         if (!response.TryGetProperty("headers", out var headers) || headers.ValueKind != JsonValueKind.Object) return null;
         foreach (var h in headers.EnumerateObject())
         {
             if (!h.Name.Equals("Retry-After", StringComparison.OrdinalIgnoreCase)) continue;
-            var value = h.Value.ValueKind == JsonValueKind.Number ? h.Value.GetRawText() : h.Value.GetString();
-            if (value is null) return null;
-            if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s))
-                return TimeSpan.FromSeconds(Math.Max(0, s));
-            if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date))
-            {
-                var wait = date - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(1);
-                return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-            }
+            return GraphRetryAfter.Parse(h.Value.ValueKind == JsonValueKind.Number ? h.Value.GetRawText() : h.Value.GetString(), now);
         }
         return null;
     }

@@ -1,49 +1,28 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
+using Polly;
+using Polly.Timeout;
 using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 
-/// <summary>A buffered Graph response: status, body bytes (one page — bounded), and the headers callers need.</summary>
-public sealed record GraphResponse(HttpStatusCode Status, byte[] Body, Uri? Location)
-{
-    public bool IsSuccess => (int)Status is >= 200 and < 300;
-
-    public JsonDocument Json() => JsonDocument.Parse(Body);
-
-    /// <summary>Graph error code (<c>error.code</c>) if the body is a Graph error.</summary>
-    public string? ErrorCode()
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(Body);
-            return doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object &&
-                   e.TryGetProperty("code", out var c) ? c.GetString() : null;
-        }
-        catch (JsonException) { return null; }
-    }
-}
-
 /// <summary>
-/// Raw Graph HTTP (the ingestion hot path and the web's live drill-down): bearer token, identifying
-/// User-Agent, the shared <see cref="GraphThrottleGate"/>, Retry-After (seconds or HTTP date) on 429/503,
-/// jittered exponential backoff on 5xx / timeouts / connection resets, bounded tries, then a secret-free
-/// <see cref="JobFailedException"/>. Non-retryable statuses (4xx other than 429) are returned to the caller.
+/// Raw Graph HTTP (the ingestion hot path): bearer token, identifying User-Agent, and every attempt through the
+/// <see cref="GraphResilience"/> pipeline (shared pause, RU budget, Retry-After, backoff, timeouts). When the tries
+/// or the call's time limit run out it throws a secret-free <see cref="JobFailedException"/>; non-retryable statuses
+/// (4xx other than 429) are returned to the caller.
 /// Usage: <c>var r = await graph.GetAsync("sites/getAllSites?$select=id,name", stats, ct);</c> — a relative
 /// URL is resolved against GRAPH_BASE_URL; an absolute nextLink/deltaLink is followed exactly as given,
 /// but only on the Graph host (the token is never sent elsewhere).
 /// </summary>
-public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder http, GraphTokenProvider tokens,
-    GraphThrottleGate gate, GraphRetryOptions retry)
+public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder http, GraphTokenProvider tokens, GraphResilience resilience)
 {
     public const string UserAgent = "NONISV|PrincetonSentinel|Sentinel/1.0";
 
     private readonly Uri _base = new(settings.GraphBaseUrl.TrimEnd('/') + "/");
 
     public Uri BaseUrl => _base;
-    public GraphThrottleGate Gate => gate;
+    public GraphResilience Resilience => resilience;
 
     public Uri Resolve(string url)
     {
@@ -76,7 +55,7 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
     public Task<GraphResponse> PostJsonAsync(string url, byte[] body, GraphCallStats stats, int resourceUnits, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, Resolve(url), body, null, stats, resourceUnits, ct);
 
-    /// <summary>Resource-unit estimate by request kind (GRAPH_FACTS §5): permissions 5, delta with token 1, lists 2.</summary>
+    /// <summary>Resource-unit cost by request kind (GRAPH_FACTS §5): permissions 5, delta with token 1, single item 1, lists 2.</summary>
     public static int EstimateRu(string url)
     {
         var path = url.Split('?')[0];
@@ -86,97 +65,80 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
         return path.Contains("/items/", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/drive", StringComparison.OrdinalIgnoreCase) ? 1 : 2;
     }
 
+    private sealed record Attempt(GraphHttp Graph, HttpMethod Method, Uri Uri, byte[]? Body, IReadOnlyDictionary<string, string>? Headers);
+
     private async Task<GraphResponse> SendAsync(HttpMethod method, Uri uri, byte[]? body, IReadOnlyDictionary<string, string>? headers,
         GraphCallStats stats, int ru, CancellationToken ct)
     {
-        string last = "no answer";
-        for (var attempt = 1; attempt <= retry.MaxAttempts; attempt++)
+        var context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(GraphResilience.ResourceUnits, ru);
+        context.Properties.Set(GraphResilience.Stats, stats);
+        Outcome<HttpResponseMessage> outcome;
+        try
         {
-            await gate.WaitAsync(ct);
+            outcome = await resilience.Http.ExecuteOutcomeAsync(static (ctx, a) => a.Graph.AttemptAsync(a, ctx.CancellationToken), context,
+                new Attempt(this, method, uri, body, headers));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        switch (outcome.Exception)
+        {
+            case null:
+                break;
+            case OperationCanceledException when ct.IsCancellationRequested:
+                throw new OperationCanceledException(ct);
+            case JobFailedException:
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outcome.Exception);
+                break;
+            case TimeoutRejectedException or HttpRequestException or IOException:
+                throw Unavailable(method, uri, outcome.Exception is TimeoutRejectedException ? "timed out" : "connection failed");
+            default:
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outcome.Exception);
+                break;
+        }
+        using var response = outcome.Result!;
+        if (resilience.Classify(response).Kind != GraphOutcome.Kinds.Done)
+            throw Unavailable(method, uri, $"HTTP {(int)response.StatusCode}");
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        return new GraphResponse(response.StatusCode, bytes, response.Headers.Location);
+    }
+
+    private JobFailedException Unavailable(HttpMethod method, Uri uri, string last) =>
+        new("graph_unavailable",
+            $"Microsoft Graph did not answer {method} {uri.AbsolutePath} within {resilience.Options.MaxAttempts} tries or {resilience.Options.TotalTimeout.TotalMinutes:0.#} minutes (last: {last}); the next run resumes from the last checkpoint");
+
+    private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(Attempt a, CancellationToken ct)
+    {
+        try
+        {
             var token = await tokens.GetTokenAsync(ct);
-            using var request = new HttpRequestMessage(method, uri);
+            using var request = new HttpRequestMessage(a.Method, a.Uri);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-            if (headers is not null)
-                foreach (var (k, v) in headers) request.Headers.TryAddWithoutValidation(k, v);
-            if (body is not null)
-                request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-
-            stats.Request(ru);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(retry.RequestTimeout);
-            HttpResponseMessage response;
-            byte[] bytes;
+            if (a.Headers is not null)
+                foreach (var (k, v) in a.Headers) request.Headers.TryAddWithoutValidation(k, v);
+            if (a.Body is not null)
+                request.Content = new ByteArrayContent(a.Body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
+            var response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             try
             {
-                response = await http.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-                bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                // The body is read inside the attempt so the attempt's timeout covers it, and a reset mid-body is retried.
+                await response.Content.LoadIntoBufferAsync(ct);
             }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            catch
             {
-                last = "timed out";
-                await BackoffAsync(attempt, stats, ct);
-                continue;
+                response.Dispose();
+                throw;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
-            {
-                last = "connection failed";
-                await BackoffAsync(attempt, stats, ct);
-                continue;
-            }
-
-            using (response)
-            {
-                var status = (int)response.StatusCode;
-                if (status is 429 or 503)
-                {
-                    stats.Throttle();
-                    last = $"HTTP {status}";
-                    var delay = RetryAfter(response.Headers) ?? retry.DefaultThrottleDelay;
-                    gate.PauseFor(delay + retry.RetryAfterMargin);
-                    stats.Retry();
-                    continue;
-                }
-                if (status is 500 or 502 or 504)
-                {
-                    last = $"HTTP {status}";
-                    await BackoffAsync(attempt, stats, ct);
-                    continue;
-                }
-                return new GraphResponse(response.StatusCode, bytes, response.Headers.Location);
-            }
+            return Outcome.FromResult(response);
         }
-        throw new JobFailedException("graph_unavailable",
-            $"Microsoft Graph did not answer {method} {uri.AbsolutePath} after {retry.MaxAttempts} tries (last: {last}); the next run resumes from the last checkpoint");
-    }
-
-    private async Task BackoffAsync(int attempt, GraphCallStats stats, CancellationToken ct)
-    {
-        stats.Retry();
-        if (attempt < retry.MaxAttempts) await Task.Delay(retry.Backoff(attempt), ct);
-    }
-
-    /// <summary>Retry-After as a delay: delta-seconds or an HTTP date (relative to the response's Date, else now).</summary>
-    public static TimeSpan? RetryAfter(HttpResponseHeaders headers)
-    {
-        var ra = headers.RetryAfter;
-        if (ra is null)
+        catch (Exception e)
         {
-            // A malformed value lands in NonValidated; accept a bare decimal too.
-            if (headers.NonValidated.TryGetValues("Retry-After", out var raw) &&
-                double.TryParse(raw.ToString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s >= 0)
-                return TimeSpan.FromSeconds(s);
-            return null;
+            return Outcome.FromException<HttpResponseMessage>(e);
         }
-        if (ra.Delta is { } delta) return delta;
-        if (ra.Date is { } date)
-        {
-            // HTTP dates have whole-second resolution: add one second so we never resume early.
-            var now = headers.Date ?? TimeProvider.System.GetUtcNow();
-            var wait = date - now + TimeSpan.FromSeconds(1);
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-        return null;
     }
 
     /// <summary>Serialises a $batch body of GET requests (ids "0".."n-1").</summary>
@@ -206,6 +168,4 @@ public sealed class GraphHttp(SentinelSettings settings, GraphHttpClientHolder h
         }
         return ms.ToArray();
     }
-
-    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

@@ -25,11 +25,8 @@ public static class FeatureRegistration
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));
 
-        services.Scan(scan => scan
-            .FromAssemblyOf<Db>()
-            .AddClasses(c => c.AssignableTo(typeof(IValidator<>)), publicOnly: false)
-            .AsImplementedInterfaces()
-            .WithTransientLifetime());
+        // FluentValidation's own registration (internal validators included); handlers stay with Scrutor.
+        services.AddValidatorsFromAssemblyContaining<Db>(ServiceLifetime.Transient, includeInternalTypes: true);
 
         services.Scan(scan => scan
             .FromAssemblyOf<Db>()

@@ -1,5 +1,4 @@
 using FluentValidation;
-using FluentValidation.Results;
 using MediatR;
 
 namespace Sentinel.Features.Infrastructure;
@@ -27,23 +26,9 @@ public sealed class ValidationBehavior<TRequest, TResponse>(IEnumerable<IValidat
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
-        var failures = new List<ValidationFailure>();
-        foreach (var validator in validators)
-        {
-            var result = await validator.ValidateAsync(new ValidationContext<TRequest>(request), cancellationToken);
-            failures.AddRange(result.Errors);
-        }
-        if (failures.Count > 0)
-        {
-            throw new RequestValidationException(failures
-                .GroupBy(f => ToSnakeCase(f.PropertyName))
-                .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct().ToArray()));
-        }
+        await RequestValidation.ThrowIfInvalidAsync(validators, request, cancellationToken);
         return await next();
     }
-
-    internal static string ToSnakeCase(string name) =>
-        string.Join('.', name.Split('.').Select(p => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(p)));
 }
 
 /// <summary>Field-level conflict a user can act on (e.g. run-now on a paused job without force): HTTP 409.</summary>

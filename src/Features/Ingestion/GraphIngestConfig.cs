@@ -1,11 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static Sentinel.Features.Jobs.JobConfigValidator;
 
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// The graph_ingest job's config: parsed and validated here (pure, no executor), so the web can reject a bad
-/// config at creation without being able to run the job. Every key is optional; docs/ingestion.md lists them.
+/// The graph_ingest job's config keys (the tables below: add a key there, its rule in
+/// <see cref="GraphIngestConfigValidator"/> unless it is a whole number, and its option in <see cref="Parse"/>) and their
+/// parsing (pure, no executor), so the web can reject a bad config at creation without being able to run the job.
+/// Every key is optional; docs/ingestion.md lists them.
 /// </summary>
 public static class GraphIngestConfig
 {
@@ -23,7 +26,7 @@ public static class GraphIngestConfig
         public const string RefreshViews = "refresh_views";
     }
 
-    private static readonly (string Key, int Min, int Max)[] IntKeys =
+    internal static readonly (string Key, int Min, int Max)[] IntKeys =
     [
         ("drive_concurrency", 1, 64),
         ("drive_missing_runs", 1, 1000),
@@ -34,63 +37,38 @@ public static class GraphIngestConfig
         ("time_budget_seconds", 1, 7 * 86_400),
     ];
 
-    private static readonly HashSet<string> Known =
-        [.. IntKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive", "permission_verify_per_day"];
+    /// <summary>The tenant's RU budget (GraphRuBudget): each must be > 0; defaults come from tenant_licences (GraphRuTiers).</summary>
+    internal static readonly (string Key, int Max)[] BudgetKeys =
+    [
+        ("graph_ru_per_minute", 10_000_000),
+        ("graph_ru_per_day", 2_000_000_000),
+        ("tenant_licences", 100_000_000),
+    ];
 
-    /// <summary>Field-level problems (field names as in the JSON, prefixed "config.").</summary>
-    public static IEnumerable<(string Field, string Message)> Validate(JsonObject config)
-    {
-        foreach (var (key, _) in config)
-            if (!Known.Contains(key))
-                yield return ($"config.{key}", $"unknown key '{key}'; known keys: {string.Join(", ", Known.Order())}");
+    internal static readonly HashSet<string> Known =
+        [.. IntKeys.Select(k => k.Key), .. BudgetKeys.Select(k => k.Key), "phases", "include_sites", "exclude_sites", "include_onedrive",
+            "permission_verify_per_day"];
 
-        foreach (var (key, min, max) in IntKeys)
-        {
-            if (!config.TryGetPropertyValue(key, out var node) || node is null) continue;
-            if (!TryInt(node, out var value) || value < min || value > max)
-                yield return ($"config.{key}", $"{key} must be a whole number between {min} and {max}");
-        }
-
-        if (config.TryGetPropertyValue("permission_verify_per_day", out var verify) && verify is not null &&
-            (verify is not JsonValue vv || vv.GetValueKind() != JsonValueKind.Number || !vv.TryGetValue<double>(out var pct) || pct is < 0 or > 100))
-            yield return ("config.permission_verify_per_day",
-                "permission_verify_per_day must be a number between 0 and 100 (percent of inheriting files verified per day; 0 = off)");
-
-        if (config.TryGetPropertyValue("phases", out var phases) && phases is not null)
-        {
-            if (phases is not JsonArray arr || arr.Count == 0 || arr.Any(p => p is not JsonValue v || !v.TryGetValue<string>(out _)))
-                yield return ("config.phases", $"phases must be a non-empty array of phase names: {string.Join(", ", AllPhases)}");
-            else
-                foreach (var p in arr.Select(p => p!.GetValue<string>()).Where(p => !AllPhases.Contains(p)))
-                    yield return ("config.phases", $"unknown phase '{p}'; expected some of: {string.Join(", ", AllPhases)}");
-        }
-
-        foreach (var key in new[] { "include_sites", "exclude_sites" })
-        {
-            if (!config.TryGetPropertyValue(key, out var node) || node is null) continue;
-            if (node is not JsonArray arr || arr.Any(u => u is not JsonValue v || !v.TryGetValue<string>(out var s) ||
-                    !Uri.TryCreate(s, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")))
-                yield return ($"config.{key}", $"{key} must be an array of absolute site URLs (prefixes), e.g. [\"https://contoso.sharepoint.com/sites/finance\"]");
-        }
-
-        if (config.TryGetPropertyValue("include_onedrive", out var od) && od is not null &&
-            (od is not JsonValue v2 || v2.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)))
-            yield return ("config.include_onedrive", "include_onedrive must be true or false");
-    }
+    private static readonly GraphIngestConfigValidator Validator = new();
 
     /// <summary>Parses a (validated) config into options with defaults.</summary>
     public static GraphIngestOptions Parse(JsonObject? config)
     {
         config ??= new JsonObject();
-        var problems = Validate(config).ToList();
+        var problems = Validator.Validate(config).Errors;
         if (problems.Count > 0)
-            throw new Infrastructure.RequestValidationException(problems.GroupBy(p => p.Field)
-                .ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray()));
+            throw new Infrastructure.RequestValidationException(problems.GroupBy(p => p.PropertyName)
+                .ToDictionary(g => g.Key, g => g.Select(p => p.ErrorMessage).ToArray()));
         int Int(string key, int fallback) => config.TryGetPropertyValue(key, out var n) && n is not null && TryInt(n, out var v) ? v : fallback;
         string[] Strings(string key) => config[key] is JsonArray a ? a.Select(x => x!.GetValue<string>()).ToArray() : [];
         var d = new GraphIngestOptions();
+        int? licences = config["tenant_licences"] is JsonNode l && TryInt(l, out var lv) ? lv : null;
+        var (tierMinute, tierDay) = Graph.GraphRuTiers.For(licences ?? Graph.GraphRuTiers.DefaultLicences);
         return d with
         {
+            TenantLicences = licences,
+            RuPerMinute = Int("graph_ru_per_minute", tierMinute),
+            RuPerDay = Int("graph_ru_per_day", (int)tierDay),
             Phases = config["phases"] is JsonArray ? Strings("phases").Distinct().ToArray() : d.Phases,
             DriveConcurrency = Int("drive_concurrency", d.DriveConcurrency),
             DriveMissingRuns = Int("drive_missing_runs", d.DriveMissingRuns),
@@ -104,15 +82,6 @@ public static class GraphIngestConfig
             IncludeOneDrive = config["include_onedrive"] is JsonValue b ? b.GetValue<bool>() : d.IncludeOneDrive,
             PermissionVerifyPercentPerDay = config["permission_verify_per_day"] is JsonValue pv ? pv.GetValue<double>() : d.PermissionVerifyPercentPerDay,
         };
-    }
-
-    private static bool TryInt(JsonNode node, out int value)
-    {
-        value = 0;
-        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return false;
-        if (v.TryGetValue<int>(out value)) return true;
-        if (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) { value = (int)d; return true; }
-        return false;
     }
 }
 
@@ -139,6 +108,12 @@ public sealed record GraphIngestOptions
     public string[] IncludeSites { get; init; } = [];
     public string[] ExcludeSites { get; init; } = [];
     public bool IncludeOneDrive { get; init; } = true;
+    /// <summary>Licensed users of the tenant: picks the RU tier (≤ 1,000 when unset).</summary>
+    public int? TenantLicences { get; init; }
+    /// <summary>The tenant's RU per minute for this app, shared by every process (GraphRuBudget).</summary>
+    public int RuPerMinute { get; init; } = Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerMinute;
+    /// <summary>The tenant's RU per UTC day for this app.</summary>
+    public int RuPerDay { get; init; } = (int)Graph.GraphRuTiers.For(Graph.GraphRuTiers.DefaultLicences).PerDay;
 
     public bool Runs(string phase) => Phases.Contains(phase);
 

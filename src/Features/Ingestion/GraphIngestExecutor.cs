@@ -14,7 +14,7 @@ namespace Sentinel.Features.Ingestion;
 /// each phase a slice sent through the mediator, sharing one <see cref="IngestRun"/> (run time, Graph counters,
 /// progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
 /// </summary>
-internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning) : IJobExecutor
+internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning, GraphRuBudget budget) : IJobExecutor
 {
     public string JobType => JobTypes.GraphIngest;
 
@@ -29,7 +29,10 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         {
             throw new JobFailedException("invalid_config", e.Message);
         }
+        // The run's config sets the tenant's RU budget that every process (other workers, the web) draws from.
+        await budget.ConfigureAsync(options.RuPerMinute, options.RuPerDay, options.TenantLicences, ct);
         var ingest = new IngestRun(clock.GetUtcNow(), run.Progress) { ReportInterval = tuning.ProgressInterval, RunId = run.RunId };
+        var ruByPhase = new Dictionary<string, long>();
         await run.Progress.AuditAsync("ingest.started", new { phases = options.Phases }, ct);
         await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
         var summary = new Dictionary<string, object?>();
@@ -52,6 +55,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                 _ => null,
             };
             summary[phase] = result;
+            ruByPhase[phase] = ingest.Graph.ResourceUnits - ruBefore;
             if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
             // Persisted per phase: a later phase that fails the whole run does not lose the counts.
             await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
@@ -69,6 +73,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         ingest.Phase = "done";
         await ingest.ReportAsync(ct, force: true);
         foreach (var (k, v) in ingest.Graph.ToProgress()) summary[k] = v;
+        summary["ru_by_phase"] = ruByPhase;
         var failed = (await mediator.Send(new RecordTargetFailures.Command(ingest), ct)).Failed;
         var partial = PartialReason(failed);
         if (failed.Count > 0)

@@ -28,7 +28,10 @@ public static class IngestDriveItemsDelta
 
     public sealed record Result(int Drives, int Pages, long Items, int DrivesResynced, int DrivesNotFound, long LiveItems, long DeletedItems);
 
-    internal sealed class Validator : AbstractValidator<Command>;
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleForEach(c => c.DriveIds).NotEmpty().WithMessage("drive_ids must not contain empty ids");
+    }
 
     public static readonly IReadOnlyDictionary<string, string> PreferHeaders = new Dictionary<string, string>
     {
@@ -217,7 +220,7 @@ public static class IngestDriveItemsDelta
                 try
                 {
                     var urls = chunk.Select(d => graph.ToBatchUrl(Checkpoint(d).DeltaLink!)).ToList();
-                    responses = await GraphBatch.GetManyAsync(graph, retry, urls, run.Graph, token, PreferHeaders);
+                    responses = await GraphBatch.GetManyAsync(graph, urls, run.Graph, token, PreferHeaders);
                 }
                 catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
                 {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 
@@ -20,12 +19,11 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class IngestDrives
 {
-    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(long SitesScanned, long UsersScanned, long UsersWithoutDrive, long Listed, long SitesFailed, long UsersFailed,
         long DrivesMissing, long LiveDrives, long DeletedDrives);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     private const string TargetsSql = """
         SELECT 's' AS kind, id, web_url, name FROM msgraph_sites WHERE deleted_at IS NULL AND NOT is_personal
@@ -108,7 +106,7 @@ public static class IngestDrives
                 {
                     try
                     {
-                        return await GraphBatch.GetManyAsync(graph, retry,
+                        return await GraphBatch.GetManyAsync(graph,
                             chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct);
                     }
                     catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 
@@ -12,11 +11,10 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class IngestGroupsDelta
 {
-    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(int Pages, long Groups, long MemberChanges, bool Resynced, long LiveGroups, long LiveMemberships);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     public const string InitialUrl =
         "groups/delta?$select=id,displayName,mail,mailEnabled,securityEnabled,groupTypes,visibility,isAssignableToRole,createdDateTime,members";

@@ -25,7 +25,14 @@ public sealed class IngestRun(DateTimeOffset startedAt, IRunProgress? progress =
     /// <summary>Minimum time between progress writes (tests use zero to observe every page).</summary>
     public TimeSpan ReportInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    public void Add(string counter, long by) => _counters.AddOrUpdate(counter, by, (_, v) => v + by);
+    public void Add(string counter, long by)
+    {
+        _counters.AddOrUpdate(counter, by, (_, v) => v + by);
+        if (WrittenKinds.Contains(counter)) Infrastructure.SentinelMetrics.RowsWritten(counter, by);
+    }
+
+    /// <summary>Counters that count rows written (exported as sentinel.ingest.written by kind).</summary>
+    private static readonly HashSet<string> WrittenKinds = ["users", "groups", "memberships", "sites", "drives", "items", "permissions", "grants"];
     public long Get(string counter) => _counters.TryGetValue(counter, out var v) ? v : 0;
 
     /// <summary>Writes progress (at most every 250 ms unless forced) — called per page.</summary>

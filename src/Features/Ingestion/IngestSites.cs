@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 
@@ -18,11 +17,10 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class IngestSites
 {
-    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(int Pages, long Listed, long Subsites, long PersonalSites, bool Complete, long LiveSites, long DeletedSites);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     public const string InitialUrl = "sites/getAllSites";
 
@@ -123,7 +121,7 @@ public static class IngestSites
                         GraphResponse[] responses;
                         try
                         {
-                            responses = await GraphBatch.GetManyAsync(graph, retry, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, token);
+                            responses = await GraphBatch.GetManyAsync(graph, chunk.Select(id => $"sites/{id}/sites").ToList(), run.Graph, token);
                         }
                         catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
                         {

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Npgsql;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
@@ -10,11 +9,10 @@ namespace Sentinel.Features.Ingestion;
 /// <summary>Users by /users/delta into msgraph_users (upsert by id, @removed → deleted_at, resync → mark-and-sweep).</summary>
 public static class IngestUsersDelta
 {
-    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(int Pages, long Users, bool Resynced, long LiveUsers, long DeletedUsers);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     public const string InitialUrl =
         "users/delta?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType,jobTitle,department,officeLocation,usageLocation,createdDateTime";

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Dapper;
-using FluentValidation;
 using Npgsql;
 using NpgsqlTypes;
 using Sentinel.Features.Graph;
@@ -27,13 +26,12 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class ScanPermissionsBatch
 {
-    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>;
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
 
     /// <param name="FilesScanned">items whose permissions were fetched (roots, checks and verifications; the name is historical)</param>
     public sealed record Result(long FilesScanned, long Permissions, long Grants, long FilesNotFound, long FilesFailed, int Chunks, bool StoppedByBudget,
         long RootsScanned = 0, long ItemsChecked = 0, long ItemsVerified = 0, long Drift = 0, long PermissionCalls = 0, long ResourceUnits = 0);
 
-    internal sealed class Validator : AbstractValidator<Command>;
 
     /// <summary>Kinds of picks: a root (stored as its own), a check against the parent's hierarchy, a rolling verification.</summary>
     internal static class Kinds
@@ -343,7 +341,7 @@ public static class ScanPermissionsBatch
                 await gate.WaitAsync(ct);
                 try
                 {
-                    return await GraphBatch.GetManyAsync(graph, retry,
+                    return await GraphBatch.GetManyAsync(graph,
                         batch.Select(f => $"drives/{f.DriveId}/items/{f.Id}/permissions").ToList(), run.Graph, ct);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)

@@ -19,11 +19,7 @@ public static class CreateJob
             RuleFor(c => c.JobType)
                 .Must(JobTypes.IsKnown)
                 .WithMessage(c => $"unknown job_type '{c.JobType}'; expected one of: {string.Join(", ", JobTypes.All)}");
-            RuleFor(c => c.Config).Custom((config, ctx) =>
-            {
-                foreach (var (field, message) in JobConfigRules.Problems(ctx.InstanceToValidate.JobType, config))
-                    ctx.AddFailure(field, message);
-            });
+            RuleFor(c => c.Config).ValidJobConfig(c => c.JobType);
             RuleFor(c => c.Name).MaximumLength(200).WithMessage("name must be at most 200 characters");
             RuleFor(c => c.Actor).NotNull();
         }

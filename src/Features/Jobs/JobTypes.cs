@@ -13,16 +13,6 @@ public static class JobTypes
 
     public static bool IsKnown(string? jobType) => jobType is not null && All.Contains(jobType);
 
-    /// <summary>Type-specific config rules; each job type owns its <see cref="IJobConfigValidator"/> next to its executor's slices.</summary>
-    public static IEnumerable<(string Field, string Message)> ValidateConfig(string jobType, JsonObject config) =>
-        ConfigValidators.Value.TryGetValue(jobType, out var validator) ? validator.Validate(config) : [];
-
-    private static readonly Lazy<IReadOnlyDictionary<string, IJobConfigValidator>> ConfigValidators = new(() =>
-        typeof(IJobConfigValidator).Assembly.GetTypes()
-            .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IJobConfigValidator).IsAssignableFrom(t))
-            .Select(t => (IJobConfigValidator)Activator.CreateInstance(t, nonPublic: true)!)
-            .ToDictionary(v => v.JobType));
-
     /// <summary>Parses a job config: null/empty means {}; anything but a JSON object is an error message.</summary>
     public static (JsonObject? Config, string? Error) ParseConfig(string? json)
     {

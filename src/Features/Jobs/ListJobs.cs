@@ -6,7 +6,7 @@ namespace Sentinel.Features.Jobs;
 /// <summary>Every job with its schedules, next run, last run, the run in progress and any queued run-now request.</summary>
 public static class ListJobs
 {
-    public sealed record Query : IRequest<Result>;
+    public sealed record Query : IRequest<Result>, INoInput;
 
     public sealed record Result(IReadOnlyList<JobView> Jobs);
 

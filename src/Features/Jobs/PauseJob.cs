@@ -1,4 +1,3 @@
-using Dapper;
 using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
@@ -24,16 +23,6 @@ public static class PauseJob
         }
     }
 
-    // NO KEY UPDATE: compatible with the KEY SHARE a concurrent claim takes for its job_runs foreign key (no deadlock).
-    private const string LockSql = "SELECT enabled FROM jobs WHERE job_id = @JobId FOR NO KEY UPDATE";
-
-    private const string Sql = "UPDATE jobs SET enabled = false, updated_at = @Now WHERE job_id = @JobId AND enabled";
-
-    private const string DropSql = """
-        UPDATE job_run_requests SET status = 'dropped', handled_at = @Now, dropped_reason = 'job_paused'
-         WHERE job_id = @JobId AND status = 'pending' AND NOT force
-        """;
-
     internal sealed class Handler(Db db, TimeProvider clock) : IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
@@ -41,11 +30,8 @@ public static class PauseJob
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
             await using var tx = await connection.BeginTransactionAsync(ct);
-            if (await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(LockSql, new { request.JobId }, tx, cancellationToken: ct)) is null)
-                throw new NotFoundException("job", request.JobId.ToString());
-
-            var changed = await connection.ExecuteAsync(new CommandDefinition(Sql, new { request.JobId, Now = now }, tx, cancellationToken: ct)) == 1;
-            var dropped = await connection.ExecuteAsync(new CommandDefinition(DropSql, new { request.JobId, Now = now }, tx, cancellationToken: ct));
+            await JobEnablement.LockAsync(connection, tx, request.JobId, ct);
+            var (changed, dropped) = await JobEnablement.DisableAsync(connection, tx, request.JobId, now, ct);
             await Audit.WriteAsync(connection, tx, now, request.Actor, "job.paused", "job", request.JobId.ToString(),
                 new { changed, dropped_requests = dropped }, ct);
             await tx.CommitAsync(ct);

@@ -5,10 +5,13 @@ using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Jobs;
 
-/// <summary>Renames a job or replaces its config (null leaves a field as it is). Enable/disable is PauseJob/ResumeJob.</summary>
+/// <summary>
+/// Renames a job, replaces its config and enables or disables it (null leaves a field as it is), in one transaction.
+/// Enabling and disabling mean what they mean for ResumeJob and PauseJob (<see cref="JobEnablement"/>).
+/// </summary>
 public static class UpdateJob
 {
-    public sealed record Command(Guid JobId, string? Name, string? Config, Actor Actor) : IRequest<Result>;
+    public sealed record Command(Guid JobId, string? Name, string? Config, Actor Actor, bool? Enabled = null) : IRequest<Result>;
 
     public sealed record Result(Guid JobId, string JobType, string Config, bool Enabled, string? Name);
 
@@ -17,18 +20,12 @@ public static class UpdateJob
         public Validator()
         {
             RuleFor(c => c.JobId).NotEmpty().WithMessage("job_id is required");
-            RuleFor(c => c.Config).Custom((config, ctx) =>
-            {
-                if (config is null) return;
-                // Type-specific rules need the job's type: the handler checks them once it has read the job.
-                foreach (var (field, message) in JobConfigRules.Problems(null, config)) ctx.AddFailure(field, message);
-            });
+            // Type-specific rules need the job's type: the handler checks them once it has read the job.
+            RuleFor(c => c.Config).ValidJobConfig(_ => null).When(c => c.Config is not null);
             RuleFor(c => c.Name).MaximumLength(200).WithMessage("name must be at most 200 characters");
             RuleFor(c => c.Actor).NotNull();
         }
     }
-
-    private const string LockSql = "SELECT job_type FROM jobs WHERE job_id = @JobId FOR NO KEY UPDATE";
 
     private const string Sql = """
         UPDATE jobs
@@ -46,8 +43,7 @@ public static class UpdateJob
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
             await using var tx = await connection.BeginTransactionAsync(ct);
-            var jobType = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(LockSql, new { request.JobId }, tx, cancellationToken: ct))
-                ?? throw new NotFoundException("job", request.JobId.ToString());
+            var (jobType, wasEnabled) = await JobEnablement.LockAsync(connection, tx, request.JobId, ct);
 
             string? config = null;
             if (request.Config is not null)
@@ -58,14 +54,26 @@ public static class UpdateJob
                 config = JobTypes.ParseConfig(request.Config).Config!.ToJsonString();
             }
 
-            var job = await connection.QuerySingleAsync<Result>(new CommandDefinition(Sql,
-                new { request.JobId, SetName = request.Name is not null, Name = request.Name is { Length: 0 } ? null : request.Name, Config = config, Now = now },
-                tx, cancellationToken: ct));
             var changed = new List<string>();
             if (request.Name is not null) changed.Add("name");
             if (config is not null) changed.Add("config");
+            int? dropped = null;
+            IReadOnlyList<JobEnablement.ScheduleNextRun>? schedules = null;
+            if (request.Enabled is { } enabled && enabled != wasEnabled)
+            {
+                changed.Add("enabled");
+                if (enabled) schedules = await JobEnablement.SchedulesAsync(connection, tx, request.JobId, enable: true, now, ct);
+                else dropped = (await JobEnablement.DisableAsync(connection, tx, request.JobId, now, ct)).DroppedRequests;
+            }
+            var job = await connection.QuerySingleAsync<Result>(new CommandDefinition(Sql,
+                new { request.JobId, SetName = request.Name is not null, Name = request.Name is { Length: 0 } ? null : request.Name, Config = config, Now = now },
+                tx, cancellationToken: ct));
             await Audit.WriteAsync(connection, tx, now, request.Actor, "job.updated", "job", job.JobId.ToString(),
-                new { job_type = job.JobType, changed, name = job.Name }, ct);
+                new
+                {
+                    job_type = job.JobType, changed, name = job.Name, enabled = job.Enabled, dropped_requests = dropped,
+                    schedules = schedules?.Select(s => new { schedule_id = s.ScheduleId, next_run_at = s.NextRunAt }),
+                }, ct);
             await tx.CommitAsync(ct);
             return job;
         }

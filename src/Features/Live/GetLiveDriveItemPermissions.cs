@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FluentValidation;
 using MediatR;
 using Sentinel.Features.Graph;
@@ -30,27 +29,28 @@ public static class GetLiveDriveItemPermissions
         }
     }
 
-    internal sealed class Handler(GraphHttp graph, TimeProvider clock) : IRequestHandler<Query, Result>
+    internal sealed class Handler(GraphClientFactory graph, TimeProvider clock) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query request, CancellationToken ct)
         {
-            using var doc = await LiveGraph.GetAsync(graph, $"drives/{Uri.EscapeDataString(request.DriveId)}/items/{Uri.EscapeDataString(request.ItemId)}/permissions", ct);
-            var permissions = new List<Permission>();
-            if (doc.RootElement.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Array)
+            var client = graph.Create();
+            var item = client.Drives[request.DriveId].Items[request.ItemId];
+            var first = await LiveGraph.CallAsync(() => item.Permissions.GetAsync(cancellationToken: ct));
+            // Permission lists are paged: read every page, or a long list shows false "removed" differences.
+            var all = await LiveGraph.AllAsync(client, first, ct);
+            var permissions = new List<Permission>(all.Count);
+            foreach (var p in all)
             {
-                foreach (var p in value.EnumerateArray())
-                {
-                    var link = p.TryGetProperty("link", out var l) && l.ValueKind == JsonValueKind.Object ? l : default;
-                    var roles = p.TryGetProperty("roles", out var r) && r.ValueKind == JsonValueKind.Array
-                        ? r.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : [];
-                    DateTimeOffset? expires = DateTimeOffset.TryParse(LiveGraph.Str(p, "expirationDateTime"), out var e) ? e : null;
-                    var inherited = p.TryGetProperty("inheritedFrom", out var inh) ? LiveGraph.Str(inh, "id") : null;
-                    permissions.Add(new Permission(LiveGraph.Str(p, "id") ?? "", roles, LiveGraph.Str(link, "type"), LiveGraph.Str(link, "scope"),
-                        expires, inherited,
-                        PermissionGrant.Of(p).Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email ?? g.Upn, g.IsExternal)).ToList()));
-                }
+                using var json = await LiveGraph.ToJsonAsync(p);
+                permissions.Add(new Permission(p.Id ?? "", p.Roles?.ToArray() ?? [], p.Link?.Type, p.Link?.Scope,
+                    NoExpiry(p.ExpirationDateTime), string.IsNullOrEmpty(p.InheritedFrom?.Id) ? null : p.InheritedFrom.Id,
+                    PermissionGrant.Of(json.RootElement)
+                        .Select(g => new Grant(g.PrincipalType, g.PrincipalId, g.DisplayName, g.Email ?? g.Upn, g.IsExternal)).ToList()));
             }
             return new Result(request.DriveId, request.ItemId, clock.GetUtcNow(), permissions);
         }
+
+        // "No expiry" may come as 0001-01-01T00:00:00Z (GRAPH_FACTS §3).
+        private static DateTimeOffset? NoExpiry(DateTimeOffset? value) => value is { Year: > 1 } v ? v : null;
     }
 }

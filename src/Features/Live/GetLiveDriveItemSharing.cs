@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FluentValidation;
 using MediatR;
 using Sentinel.Features.Graph;
@@ -22,16 +21,13 @@ public static class GetLiveDriveItemSharing
         }
     }
 
-    internal sealed class Handler(GraphHttp graph, TimeProvider clock) : IRequestHandler<Query, Result>
+    internal sealed class Handler(GraphClientFactory graph, TimeProvider clock) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query request, CancellationToken ct)
         {
-            using var doc = await LiveGraph.GetAsync(graph, $"drives/{Uri.EscapeDataString(request.DriveId)}/items/{Uri.EscapeDataString(request.ItemId)}", ct);
-            var item = doc.RootElement;
-            var shared = item.TryGetProperty("shared", out var s) && s.ValueKind == JsonValueKind.Object;
-            DateTimeOffset? modified = DateTimeOffset.TryParse(LiveGraph.Str(item, "lastModifiedDateTime"), out var m) ? m : null;
-            return new Result(request.DriveId, request.ItemId, LiveGraph.Str(item, "name"), LiveGraph.Str(item, "webUrl"), shared,
-                shared ? LiveGraph.Str(s, "scope") : null, modified, item.TryGetProperty("deleted", out _), clock.GetUtcNow());
+            var item = await LiveGraph.CallAsync(() => graph.Create().Drives[request.DriveId].Items[request.ItemId].GetAsync(cancellationToken: ct));
+            return new Result(request.DriveId, request.ItemId, item.Name, item.WebUrl, item.Shared is not null,
+                item.Shared?.Scope, item.LastModifiedDateTime, item.Deleted is not null, clock.GetUtcNow());
         }
     }
 }

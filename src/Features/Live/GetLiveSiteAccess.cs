@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Microsoft.Graph.Models;
 using FluentValidation;
 using MediatR;
 using Sentinel.Features.Graph;
@@ -20,28 +20,33 @@ public static class GetLiveSiteAccess
             RuleFor(q => q.SiteId).NotEmpty().MaximumLength(400).Matches(@"^[A-Za-z0-9!_\-\.,:]+$").WithMessage("site_id must be a Graph site id");
     }
 
-    internal sealed class Handler(GraphHttp graph, TimeProvider clock) : IRequestHandler<Query, Result>
+    internal sealed class Handler(GraphClientFactory graph, TimeProvider clock) : IRequestHandler<Query, Result>
     {
         public async Task<Result> Handle(Query request, CancellationToken ct)
         {
-            using var doc = await LiveGraph.GetAsync(graph, $"sites/{Uri.EscapeDataString(request.SiteId)}/permissions", ct);
+            var client = graph.Create();
+            var first = await LiveGraph.CallAsync(() => client.Sites[request.SiteId].Permissions.GetAsync(cancellationToken: ct));
             var entries = new List<Entry>();
-            if (doc.RootElement.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Array)
+            foreach (var p in await LiveGraph.AllAsync(client, first, ct))
             {
-                foreach (var p in value.EnumerateArray())
-                {
-                    var roles = p.TryGetProperty("roles", out var r) && r.ValueKind == JsonValueKind.Array
-                        ? r.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : [];
-                    var grantees = new List<string>();
-                    foreach (var prop in new[] { "grantedToIdentitiesV2", "grantedToIdentities" })
-                        if (p.TryGetProperty(prop, out var ids) && ids.ValueKind == JsonValueKind.Array)
-                            foreach (var set in ids.EnumerateArray())
-                                foreach (var facet in set.EnumerateObject())
-                                    if ((LiveGraph.Str(facet.Value, "displayName") ?? LiveGraph.Str(facet.Value, "id")) is { } name) grantees.Add($"{facet.Name}: {name}");
-                    entries.Add(new Entry(LiveGraph.Str(p, "id") ?? "", roles, grantees.Distinct().ToList()));
-                }
+                var grantees = new List<string>();
+                foreach (var set in (p.GrantedToIdentitiesV2 ?? []).Cast<IdentitySet>().Concat(p.GrantedToIdentities ?? []))
+                    foreach (var (facet, identity) in Facets(set))
+                        if ((identity?.DisplayName ?? identity?.Id) is { } name) grantees.Add($"{facet}: {name}");
+                entries.Add(new Entry(p.Id ?? "", p.Roles?.ToArray() ?? [], grantees.Distinct().ToList()));
             }
             return new Result(request.SiteId, clock.GetUtcNow(), entries);
+        }
+
+        private static IEnumerable<(string Facet, Identity? Identity)> Facets(IdentitySet set)
+        {
+            yield return ("application", set.Application);
+            yield return ("user", set.User);
+            yield return ("device", set.Device);
+            if (set is not SharePointIdentitySet sp) yield break;
+            yield return ("group", sp.Group);
+            yield return ("siteUser", sp.SiteUser);
+            yield return ("siteGroup", sp.SiteGroup);
         }
     }
 }

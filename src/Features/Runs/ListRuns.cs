@@ -9,13 +9,14 @@ namespace Sentinel.Features.Runs;
 
 /// <summary>
 /// Run history, newest first, filtered by job, status and trigger, paged by keyset: pass the previous page's
-/// NextCursor as Cursor. Stable while new runs arrive (they sort before the cursor).
+/// NextCursor as Cursor. Stable while new runs arrive (they sort before the cursor). Filters arrive as typed in a
+/// query string (job_id as text): the validator, not the host, rejects what does not parse.
 /// </summary>
 public static class ListRuns
 {
     public const int MaxLimit = 500;
 
-    public sealed record Query(Guid? JobId = null, string? Status = null, string? TriggeredBy = null, int Limit = 50, string? Cursor = null) : IRequest<Result>;
+    public sealed record Query(string? JobId = null, string? Status = null, string? TriggeredBy = null, int Limit = 50, string? Cursor = null) : IRequest<Result>;
 
     public sealed record Result(IReadOnlyList<RunView> Items, string? NextCursor);
 
@@ -23,6 +24,7 @@ public static class ListRuns
     {
         public Validator()
         {
+            RuleFor(q => q.JobId).Must(j => string.IsNullOrWhiteSpace(j) || Guid.TryParse(j, out _)).WithMessage("job_id must be a job id (GUID)");
             RuleFor(q => q.Status).Must(s => s is null || RunView.Statuses.Contains(s))
                 .WithMessage($"status must be one of: {string.Join(", ", RunView.Statuses)}");
             RuleFor(q => q.TriggeredBy).Must(s => s is null || RunView.Triggers.Contains(s))
@@ -56,7 +58,7 @@ public static class ListRuns
             await using var connection = await db.OpenAsync(ct);
             var rows = (await connection.QueryAsync<RunView.Row>(new CommandDefinition(Sql, new
             {
-                request.JobId, request.Status, request.TriggeredBy, AfterStartedAt = afterStartedAt, AfterRunId = afterRunId, Take = request.Limit + 1,
+                JobId = string.IsNullOrWhiteSpace(request.JobId) ? (Guid?)null : Guid.Parse(request.JobId), request.Status, request.TriggeredBy, AfterStartedAt = afterStartedAt, AfterRunId = afterRunId, Take = request.Limit + 1,
             }, cancellationToken: ct))).ToList();
 
             var items = rows.Take(request.Limit).Select(r => r.ToView()).ToList();

@@ -1,4 +1,5 @@
 using Dapper;
+using FluentValidation;
 using MediatR;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
@@ -16,6 +17,11 @@ public static class SeedDefaultJobs
     public sealed record Command(TimeSpan FirstRunDelay) : IExecutorRequest<Result>;
 
     public sealed record Result(bool Seeded, IReadOnlyList<Guid> JobIds);
+
+    internal sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.FirstRunDelay).GreaterThanOrEqualTo(TimeSpan.Zero).WithMessage("first_run_delay must not be negative");
+    }
 
     public const string IngestCron = "*/5 * * * *";
     public const string RefreshCron = "17 * * * *";

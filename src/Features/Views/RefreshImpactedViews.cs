@@ -11,7 +11,7 @@ namespace Sentinel.Features.Views;
 /// </summary>
 public static class RefreshImpactedViews
 {
-    public sealed record Command(bool Force = false) : IExecutorRequest<Result>;
+    public sealed record Command(bool Force = false) : IExecutorRequest<Result>, INoInput;
 
     public sealed record Result(IReadOnlyList<RefreshedView> Refreshed, IReadOnlyList<string> UpToDate);
 

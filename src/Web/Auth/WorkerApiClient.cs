@@ -2,16 +2,22 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.Identity.Client;
+using Microsoft.Identity.Web;
 using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Web.Auth;
 
 /// <summary>
 /// Calls the worker's control plane (WORKER_API_URL) as the signed-in user: a delegated token for
-/// api://{client_id}/access_as_user, acquired silently from the server-side cache. Tokens never reach the browser.
+/// api://{client_id}/access_as_user from Identity.Web's token acquisition (silent, from the PostgreSQL token cache,
+/// refreshed when needed). Tokens never reach the browser.
 /// </summary>
-public sealed class WorkerApiClient(SentinelSettings settings, EntraSignIn entra, EntraHttpClient http)
+public sealed class WorkerApiClient(SentinelSettings settings, IServiceProvider services, IHttpClientFactory http)
 {
+    public const string HttpClientName = "sentinel-worker-api";
+
     public sealed record Reply(int Status, JsonElement? Body, string? Error)
     {
         public bool Ok => Status is >= 200 and < 300;
@@ -21,15 +27,29 @@ public sealed class WorkerApiClient(SentinelSettings settings, EntraSignIn entra
 
     public Task<Reply> PostAsync(ClaimsPrincipal user, string path, object body, CancellationToken ct) => SendAsync(user, HttpMethod.Post, path, body, ct);
 
+    private async Task<string> TokenAsync(ClaimsPrincipal user, CancellationToken ct)
+    {
+        if (!EntraAuth.IsConfigured(settings)) throw new SessionExpiredException();
+        try
+        {
+            return await services.GetRequiredService<ITokenAcquisition>().GetAccessTokenForUserAsync(EntraAuth.WorkerApiScopes(settings),
+                OpenIdConnectDefaults.AuthenticationScheme, tenantId: null, userFlow: null, user: user, tokenAcquisitionOptions: new TokenAcquisitionOptions { CancellationToken = ct });
+        }
+        catch (Exception e) when (e is MicrosoftIdentityWebChallengeUserException or MsalUiRequiredException)
+        {
+            throw new SessionExpiredException();
+        }
+    }
+
     private async Task<Reply> SendAsync(ClaimsPrincipal user, HttpMethod method, string path, object? body, CancellationToken ct)
     {
-        var token = await entra.AcquireWorkerApiTokenAsync(user, ct);
+        var token = await TokenAsync(user, ct);
         using var request = new HttpRequestMessage(method, settings.WorkerApiUrl.TrimEnd('/') + path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (body is not null) request.Content = JsonContent.Create(body, options: Json.Options);
         try
         {
-            using var response = await http.Client.SendAsync(request, ct);
+            using var response = await http.CreateClient(HttpClientName).SendAsync(request, ct);
             var text = await response.Content.ReadAsStringAsync(ct);
             JsonElement? json = null;
             string? error = null;

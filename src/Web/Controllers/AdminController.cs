@@ -41,11 +41,18 @@ public sealed class AdminController(IMediator mediator, WorkerApiClient worker, 
             return "Run requested: the worker starts it within a few seconds.";
         }, ct);
 
+    /// <summary>Also the job page's Disable button: it passes <paramref name="back"/> to return there.</summary>
     [HttpPost("/admin/jobs/{jobId:guid}/pause")]
-    public Task<IActionResult> Pause(Guid jobId, CancellationToken ct) => Call("/jobs/pause", new { job_id = jobId }, _ => "Job paused.", ct);
+    public Task<IActionResult> Pause(Guid jobId, [FromForm] string? back, CancellationToken ct) =>
+        Call("/jobs/pause", new { job_id = jobId }, _ => "Job paused: no scheduled runs until it is resumed.", ct, Back(back));
 
+    /// <summary>Also the job page's Enable button.</summary>
     [HttpPost("/admin/jobs/{jobId:guid}/resume")]
-    public Task<IActionResult> Resume(Guid jobId, CancellationToken ct) => Call("/jobs/resume", new { job_id = jobId }, _ => "Job resumed.", ct);
+    public Task<IActionResult> Resume(Guid jobId, [FromForm] string? back, CancellationToken ct) =>
+        Call("/jobs/resume", new { job_id = jobId }, _ => "Job resumed: its schedules run again.", ct, Back(back));
+
+    /// <summary>Only a page of this site; anything else (absent, absolute, protocol-relative) returns to /admin.</summary>
+    private string Back(string? back) => back is not null && Url.IsLocalUrl(back) ? back : "/admin";
 
     [HttpPost("/admin/runs/{runId:guid}/cancel")]
     public Task<IActionResult> Cancel(Guid runId, CancellationToken ct) =>

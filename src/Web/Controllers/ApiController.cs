@@ -34,17 +34,8 @@ public sealed class ApiController(IMediator mediator) : ControllerBase
     }
 
     [HttpPut("/api/jobs/{jobId:guid}"), Authorize(Policy = Roles.CanAdminister)]
-    public async Task<UpdateJob.Result> UpdateJob(Guid jobId, JobBody body, CancellationToken ct)
-    {
-        var result = await mediator.Send(new UpdateJob.Command(jobId, body.Name, body.Config, User.ToActor()), ct);
-        if (body.Enabled is { } enabled && enabled != result.Enabled)
-        {
-            if (enabled) await mediator.Send(new ResumeJob.Command(jobId, User.ToActor()), ct);
-            else await mediator.Send(new PauseJob.Command(jobId, User.ToActor()), ct);
-            result = result with { Enabled = enabled };
-        }
-        return result;
-    }
+    public async Task<UpdateJob.Result> UpdateJob(Guid jobId, JobBody body, CancellationToken ct) =>
+        await mediator.Send(new UpdateJob.Command(jobId, body.Name, body.Config, User.ToActor(), body.Enabled), ct);
 
     [HttpDelete("/api/jobs/{jobId:guid}"), Authorize(Policy = Roles.CanAdminister)]
     public async Task<DeleteJob.Result> DeleteJob(Guid jobId, CancellationToken ct) => await mediator.Send(new DeleteJob.Command(jobId, User.ToActor()), ct);
@@ -77,7 +68,7 @@ public sealed class ApiController(IMediator mediator) : ControllerBase
         await mediator.Send(new DeleteSchedule.Command(scheduleId, User.ToActor()), ct);
 
     [HttpGet("/api/runs")]
-    public async Task<ListRuns.Result> Runs([FromQuery(Name = "job_id")] Guid? jobId, [FromQuery] string? status,
+    public async Task<ListRuns.Result> Runs([FromQuery(Name = "job_id")] string? jobId, [FromQuery] string? status,
         [FromQuery(Name = "triggered_by")] string? triggeredBy, [FromQuery] int? limit, [FromQuery] string? cursor, CancellationToken ct) =>
         await mediator.Send(new ListRuns.Query(jobId, status, triggeredBy, limit ?? 50, cursor), ct);
 

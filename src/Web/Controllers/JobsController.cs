@@ -11,7 +11,7 @@ namespace Sentinel.Web.Controllers;
 
 /// <summary>Jobs and schedules: everyone with a role reads; admins create, edit, enable/disable and delete (intent rows only).</summary>
 [Authorize(Policy = Roles.CanRead)]
-public sealed class JobsController(IMediator mediator) : Controller
+public sealed class JobsController(IMediator mediator) : Controller, IFormPage
 {
     public sealed class JobForm
     {
@@ -39,19 +39,12 @@ public sealed class JobsController(IMediator mediator) : Controller
     [HttpGet("/jobs/new"), Authorize(Policy = Roles.CanAdminister)]
     public IActionResult New() => View("Edit", new JobForm());
 
-    [HttpPost("/jobs/new"), Authorize(Policy = Roles.CanAdminister)]
+    [HttpPost("/jobs/new"), Authorize(Policy = Roles.CanAdminister), RenderFormOnInvalid("Edit")]
     public async Task<IActionResult> Create(JobForm form, CancellationToken ct)
     {
-        try
-        {
-            var job = await mediator.Send(new CreateJob.Command(form.JobType, form.Config, form.Enabled, Blank(form.Name), User.ToActor()), ct);
-            TempData["Flash"] = $"Job “{job.Name ?? job.JobType}” created. Add a schedule, or run it now from Admin.";
-            return Redirect($"/jobs/{job.JobId}");
-        }
-        catch (RequestValidationException e)
-        {
-            return Invalid("Edit", form, e);
-        }
+        var job = await mediator.Send(new CreateJob.Command(form.JobType, form.Config, form.Enabled, Blank(form.Name), User.ToActor()), ct);
+        TempData["Flash"] = $"Job “{job.Name ?? job.JobType}” created. Add a schedule, or run it now from Admin.";
+        return Redirect($"/jobs/{job.JobId}");
     }
 
     [HttpGet("/jobs/{jobId:guid}")]
@@ -65,30 +58,12 @@ public sealed class JobsController(IMediator mediator) : Controller
         return View(new JobForm { JobId = job.JobId, JobType = job.JobType, Name = job.Name, Config = job.Config, Enabled = job.Enabled });
     }
 
-    [HttpPost("/jobs/{jobId:guid}/edit"), Authorize(Policy = Roles.CanAdminister)]
+    [HttpPost("/jobs/{jobId:guid}/edit"), Authorize(Policy = Roles.CanAdminister), RenderFormOnInvalid("Edit")]
     public async Task<IActionResult> Update(Guid jobId, JobForm form, CancellationToken ct)
     {
         form.JobId = jobId;
-        try
-        {
-            await mediator.Send(new UpdateJob.Command(jobId, Blank(form.Name), form.Config ?? "{}", User.ToActor()), ct);
-            TempData["Flash"] = "Job saved.";
-            return Redirect($"/jobs/{jobId}");
-        }
-        catch (RequestValidationException e)
-        {
-            var job = await Job(jobId, ct);
-            form.JobType = job.JobType;
-            return Invalid("Edit", form, e);
-        }
-    }
-
-    [HttpPost("/jobs/{jobId:guid}/enable"), Authorize(Policy = Roles.CanAdminister)]
-    public async Task<IActionResult> Enable(Guid jobId, bool enabled, CancellationToken ct)
-    {
-        if (enabled) await mediator.Send(new ResumeJob.Command(jobId, User.ToActor()), ct);
-        else await mediator.Send(new PauseJob.Command(jobId, User.ToActor()), ct);
-        TempData["Flash"] = enabled ? "Job enabled: its schedules run again." : "Job disabled: no scheduled runs until it is enabled.";
+        await mediator.Send(new UpdateJob.Command(jobId, Blank(form.Name), form.Config ?? "{}", User.ToActor(), form.Enabled), ct);
+        TempData["Flash"] = "Job saved.";
         return Redirect($"/jobs/{jobId}");
     }
 
@@ -108,36 +83,22 @@ public sealed class JobsController(IMediator mediator) : Controller
         }
     }
 
-    [HttpPost("/jobs/{jobId:guid}/schedules"), Authorize(Policy = Roles.CanAdminister)]
+    [HttpPost("/jobs/{jobId:guid}/schedules"), Authorize(Policy = Roles.CanAdminister), RenderFormOnInvalid("Show")]
     public async Task<IActionResult> CreateScheduleForm(Guid jobId, ScheduleForm form, CancellationToken ct)
     {
         form.JobId = jobId;
-        try
-        {
-            var s = await mediator.Send(new CreateSchedule.Command(jobId, form.CronExpr ?? "", Blank(form.TimeZone), form.Enabled, User.ToActor()), ct);
-            TempData["Flash"] = $"Schedule “{s.CronExpr}” ({s.TimeZone}) added.";
-            return Redirect($"/jobs/{jobId}");
-        }
-        catch (RequestValidationException e)
-        {
-            return Invalid("Show", new ScheduleModel(await Job(jobId, ct), form), e);
-        }
+        var s = await mediator.Send(new CreateSchedule.Command(jobId, form.CronExpr ?? "", Blank(form.TimeZone), form.Enabled, User.ToActor()), ct);
+        TempData["Flash"] = $"Schedule “{s.CronExpr}” ({s.TimeZone}) added.";
+        return Redirect($"/jobs/{jobId}");
     }
 
-    [HttpPost("/schedules/{scheduleId:guid}"), Authorize(Policy = Roles.CanAdminister)]
+    [HttpPost("/schedules/{scheduleId:guid}"), Authorize(Policy = Roles.CanAdminister), RenderFormOnInvalid("Show")]
     public async Task<IActionResult> UpdateScheduleForm(Guid scheduleId, ScheduleForm form, CancellationToken ct)
     {
         form.ScheduleId = scheduleId;
-        try
-        {
-            var s = await mediator.Send(new UpdateSchedule.Command(scheduleId, form.CronExpr, Blank(form.TimeZone), form.Enabled, User.ToActor()), ct);
-            TempData["Flash"] = $"Schedule “{s.CronExpr}” saved{(s.Enabled ? "" : " (disabled)")}.";
-            return Redirect($"/jobs/{s.JobId}");
-        }
-        catch (RequestValidationException e)
-        {
-            return Invalid("Show", new ScheduleModel(await Job(form.JobId, ct), form), e);
-        }
+        var s = await mediator.Send(new UpdateSchedule.Command(scheduleId, form.CronExpr, Blank(form.TimeZone), form.Enabled, User.ToActor()), ct);
+        TempData["Flash"] = $"Schedule “{s.CronExpr}” saved{(s.Enabled ? "" : " (disabled)")}.";
+        return Redirect($"/jobs/{s.JobId}");
     }
 
     [HttpPost("/schedules/{scheduleId:guid}/delete"), Authorize(Policy = Roles.CanAdminister)]
@@ -164,13 +125,19 @@ public sealed class JobsController(IMediator mediator) : Controller
 
     private async Task<JobView> Job(Guid jobId, CancellationToken ct) => (await mediator.Send(new GetJobStatus.Query(jobId), ct)).Job;
 
-    private ViewResult Invalid(string view, object model, RequestValidationException e)
+    /// <summary>The model a form's view is rendered again with after bad input (<see cref="RenderFormOnInvalidAttribute"/>).</summary>
+    public async Task<object> FormModelAsync(string view, object form, CancellationToken ct) => form switch
     {
-        foreach (var (field, messages) in e.Errors)
-            foreach (var m in messages) ModelState.AddModelError(field, m);
-        var result = View(view, model);
-        result.StatusCode = StatusCodes.Status400BadRequest;
-        return result;
+        // The edit form does not post the job type: show the job's.
+        JobForm { JobId: { } jobId } edit => WithType(edit, (await Job(jobId, ct)).JobType),
+        ScheduleForm schedule => new ScheduleModel(await Job(schedule.JobId, ct), schedule),
+        _ => form,
+    };
+
+    private static JobForm WithType(JobForm form, string jobType)
+    {
+        form.JobType = jobType;
+        return form;
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

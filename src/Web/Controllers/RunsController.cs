@@ -18,10 +18,8 @@ public sealed class RunsController(IMediator mediator) : Controller
     public async Task<IActionResult> Index([FromQuery(Name = "job_id")] string? jobId, [FromQuery] string? status,
         [FromQuery(Name = "triggered_by")] string? triggeredBy, [FromQuery] string? cursor, CancellationToken ct)
     {
-        Guid? job = null;
-        if (!string.IsNullOrEmpty(jobId))
-            job = Guid.TryParse(jobId, out var g) ? g : throw RequestValidationException.For("job_id", "job_id must be a job id (GUID)");
-        var runs = await mediator.Send(new ListRuns.Query(job, Blank(status), Blank(triggeredBy), 50, Blank(cursor)), ct);
+        var runs = await mediator.Send(new ListRuns.Query(Blank(jobId), Blank(status), Blank(triggeredBy), 50, Blank(cursor)), ct);
+        Guid? job = Guid.TryParse(jobId, out var g) ? g : null;
         var jobs = (await mediator.Send(new ListJobs.Query(), ct)).Jobs;
         return View(new IndexModel(runs, jobs, job, Blank(status), Blank(triggeredBy)));
     }

@@ -51,6 +51,12 @@ public sealed class ControlPlaneTests(WorkerApiFixture fixture) : IClassFixture<
         { "wrong_issuer", "wrong issuer" },
         { "bad_signature", "bad signature" },
         { "garbage", "not valid" },
+        { "id_token", "not an access token" },
+        { "wrong_azp", "another client (azp/appid)" },
+        { "wrong_appid_v1", "another client (azp/appid)" },
+        { "missing_scp", "lacks the delegated scope access_as_user" },
+        { "other_scope", "lacks the delegated scope access_as_user" },
+        { "v1_wrong_tenant", "wrong issuer" },
     };
 
     [Theory]
@@ -64,6 +70,12 @@ public sealed class ControlPlaneTests(WorkerApiFixture fixture) : IClassFixture<
             "wrong_audience" => fixture.Idp.Mint(OperatorRole, audience: "api://someone-else"),
             "wrong_issuer" => fixture.Idp.Mint(OperatorRole, issuer: "https://login.microsoftonline.com/evil/v2.0"),
             "bad_signature" => fixture.Idp.Mint(OperatorRole, badSignature: true),
+            "id_token" => fixture.Idp.Mint(OperatorRole, idToken: true),
+            "wrong_azp" => fixture.Idp.Mint(OperatorRole, client: "99999999-0000-0000-0000-000000000000"),
+            "wrong_appid_v1" => fixture.Idp.Mint(OperatorRole, version: 1, client: "99999999-0000-0000-0000-000000000000"),
+            "missing_scp" => fixture.Idp.Mint(OperatorRole, scope: null),
+            "other_scope" => fixture.Idp.Mint(OperatorRole, scope: "User.Read"),
+            "v1_wrong_tenant" => fixture.Idp.Mint(OperatorRole, version: 1, issuer: "https://sts.windows.net/99999999-2222-3333-4444-555555555555/"),
             _ => "not.a.jwt",
         };
 
@@ -73,6 +85,24 @@ public sealed class ControlPlaneTests(WorkerApiFixture fixture) : IClassFixture<
         var body = await JsonAsync(response);
         Assert.Equal("unauthorized", body.GetProperty("code").GetString());
         Assert.Contains(why, body.GetProperty("error").GetString());
+    }
+
+    public static TheoryData<int, string> AcceptedVersions => new()
+    {
+        { 1, $"api://{TestIdentityProvider.ClientId}" },   // v1: iss https://sts.windows.net/{tid}/, appid, aud = the App ID URI requested
+        { 1, TestIdentityProvider.ClientId },
+        { 2, TestIdentityProvider.ClientId },              // v2: iss {instance}{tid}/v2.0, azp, aud = the client id
+        { 2, $"api://{TestIdentityProvider.ClientId}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AcceptedVersions))]
+    public async Task V1_and_v2_access_tokens_of_the_tenant_are_accepted(int version, string audience)
+    {
+        var response = await SendAsync(HttpMethod.Get, "/jobs/status", fixture.Idp.Mint(OperatorRole, version: version, audience: audience));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True((await JsonAsync(response)).TryGetProperty("jobs", out _));
     }
 
     [Fact]

@@ -15,8 +15,9 @@ namespace Sentinel.Tests.ControlPlane;
 
 /// <summary>
 /// A minimal Entra stand-in for tests: an HTTPS server (certificate issued by a test CA written to a PEM file, to be
-/// trusted through SENTINEL_CA_FILE — validation stays on) serving the v2.0 discovery document and JWKS of a test
-/// RSA key, and a minter for tokens signed with it (or deliberately broken ones).
+/// trusted through SENTINEL_CA_FILE — validation stays on) serving the v2.0 and v1 discovery documents (issuers
+/// {instance}{tenant}/v2.0 and https://sts.windows.net/{tenant}/, as Entra) and JWKS of a test RSA key, and a minter for
+/// v1/v2 access tokens (or ID tokens) signed with it, or deliberately broken ones.
 /// </summary>
 public sealed class TestIdentityProvider : IAsyncDisposable
 {
@@ -31,6 +32,7 @@ public sealed class TestIdentityProvider : IAsyncDisposable
     public string CaFile { get; }
     public string Instance => BaseUrl + "/";
     public string Issuer => $"{BaseUrl}/{TenantId}/v2.0";
+    public const string IssuerV1 = $"https://sts.windows.net/{TenantId}/";
     public int DiscoveryRequests;
 
     private TestIdentityProvider(WebApplication app, string baseUrl, string caFile, string dir, RSA key)
@@ -67,43 +69,67 @@ public sealed class TestIdentityProvider : IAsyncDisposable
                 ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
             });
         });
-        app.MapGet($"/{TenantId}/discovery/v2.0/keys", () =>
+        app.MapGet($"/{TenantId}/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
+        {
+            ["issuer"] = IssuerV1,
+            ["jwks_uri"] = $"{self!.BaseUrl}/{TenantId}/discovery/keys",
+            ["authorization_endpoint"] = $"{self.BaseUrl}/{TenantId}/oauth2/authorize",
+            ["token_endpoint"] = $"{self.BaseUrl}/{TenantId}/oauth2/token",
+            ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
+        }));
+        app.MapGet($"/{TenantId}/discovery/keys", Keys);
+        app.MapGet($"/{TenantId}/discovery/v2.0/keys", Keys);
+        IResult Keys()
         {
             var p = key.ExportParameters(false);
             return Results.Json(new
             {
                 keys = new[] { new { kty = "RSA", use = "sig", kid = "test-key", alg = "RS256", n = Base64UrlEncoder.Encode(p.Modulus), e = Base64UrlEncoder.Encode(p.Exponent) } },
             });
-        });
+        }
         await app.StartAsync();
         var port = new Uri(app.Urls.First()).Port;
         self = new TestIdentityProvider(app, $"https://127.0.0.1:{port}", caFile, dir, key);
         return self;
     }
 
-    /// <summary>A token as Entra would issue for the worker API; the parameters break it on purpose.</summary>
+    /// <summary>
+    /// A token as Entra would issue for the worker API (v2 by default: iss v2, aud api://{client id}, azp; v1: iss sts.windows.net,
+    /// appid); the parameters break it on purpose. <paramref name="idToken"/>: an ID token of the same user (aud = client id, no scp/azp).
+    /// </summary>
     public string Mint(string[] roles, string? audience = null, string? issuer = null, TimeSpan? expiresIn = null, bool badSignature = false,
-        string oid = "00000000-0000-0000-0000-00000000c0de", string upn = "operator@contoso.onmicrosoft.com", string name = "Olga Operator")
+        string oid = "00000000-0000-0000-0000-00000000c0de", string upn = "operator@contoso.onmicrosoft.com", string name = "Olga Operator",
+        int version = 2, string? client = ClientId, string? scope = "access_as_user", bool idToken = false)
     {
         var key = badSignature ? RSA.Create(2048) : _signingKey;
         var now = DateTime.UtcNow;
         var expires = now + (expiresIn ?? TimeSpan.FromMinutes(30));
+        var claims = new Dictionary<string, object>
+        {
+            ["oid"] = oid,
+            ["name"] = name,
+            ["tid"] = TenantId,
+            ["roles"] = roles,
+            ["ver"] = version == 1 ? "1.0" : "2.0",
+        };
+        claims[version == 1 ? "upn" : "preferred_username"] = upn;
+        if (idToken)
+        {
+            claims["nonce"] = "n0nce";
+        }
+        else
+        {
+            if (scope is not null) claims["scp"] = scope;
+            if (client is not null) claims[version == 1 ? "appid" : "azp"] = client;
+        }
         var descriptor = new SecurityTokenDescriptor
         {
-            Issuer = issuer ?? Issuer,
-            Audience = audience ?? $"api://{ClientId}",
+            Issuer = issuer ?? (version == 1 ? IssuerV1 : Issuer),
+            Audience = audience ?? (idToken ? ClientId : $"api://{ClientId}"),
             IssuedAt = expires < now ? expires.AddMinutes(-20) : now,
             NotBefore = expires < now ? expires.AddMinutes(-20) : now.AddMinutes(-1),
             Expires = expires,
-            Claims = new Dictionary<string, object>
-            {
-                ["oid"] = oid,
-                ["preferred_username"] = upn,
-                ["name"] = name,
-                ["tid"] = TenantId,
-                ["scp"] = "access_as_user",
-                ["roles"] = roles,
-            },
+            Claims = claims,
             SigningCredentials = new SigningCredentials(new RsaSecurityKey(key) { KeyId = "test-key" }, SecurityAlgorithms.RsaSha256),
         };
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);

@@ -97,9 +97,9 @@ public sealed class SchedulerFixture : IAsyncLifetime
     }
 
     /// <summary>A job with one schedule whose next_run_at is <paramref name="due"/> (forced with SQL).</summary>
-    public async Task<(Guid JobId, Guid ScheduleId)> NewScheduledJobAsync(string jobType, string cron, DateTimeOffset due, bool enabled = true)
+    public async Task<(Guid JobId, Guid ScheduleId)> NewScheduledJobAsync(string jobType, string cron, DateTimeOffset due, bool enabled = true, Guid? id = null)
     {
-        var jobId = Guid.NewGuid();
+        var jobId = id ?? Guid.NewGuid();
         var scheduleId = Guid.NewGuid();
         await ExecuteAsync("""
             INSERT INTO jobs (job_id, job_type, config, enabled, name) VALUES (@jobId, @jobType, '{}', @enabled, 'test');

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Dapper;
+using Npgsql;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Runs;
@@ -157,6 +159,98 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         fixture.Gates.Open(liveJob);
         Assert.Equal(("failed", "worker_lost"), await fixture.QueryAsync<(string, string)>("SELECT status, error FROM job_runs WHERE run_id = @live", new { live }) is var rows ? rows.Single() : default);
         Assert.Equal(2, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = 'run.worker_lost' AND entity_id IN (@a, @b)", new { a = orphan.ToString(), b = live.ToString() }));
+    }
+
+    [Fact]
+    public async Task Jobs_whose_ids_share_their_first_64_bits_take_different_locks_and_both_run()
+    {
+        var t0 = await NextHourAsync();
+        // Ids as SQL inserts or sequential generators make them: equal up to the last 64 bits (002's whole key).
+        var first = Guid.Parse("5e171ae1-0000-4000-8000-000000000001");
+        var second = Guid.Parse("5e171ae1-0000-4000-8000-000000000002");
+        await fixture.NewScheduledJobAsync("test_gate", "*/10 * * * *", t0, id: first);
+        await fixture.NewScheduledJobAsync("test_gate", "*/10 * * * *", t0, id: second);
+        Assert.NotEqual(await fixture.ScalarAsync<long>("SELECT sentinel_job_lock_key(@first)", new { first }),
+            await fixture.ScalarAsync<long>("SELECT sentinel_job_lock_key(@second)", new { second }));
+        var scheduler = fixture.NewScheduler("w-prefix");
+        fixture.Clock.Set(t0.AddSeconds(1));
+
+        await scheduler.TickAsync(CancellationToken.None);
+        var started = new[] { await fixture.Gates.NextStartedAsync(), await fixture.Gates.NextStartedAsync() };
+
+        var running = await fixture.QueryAsync<Guid>("SELECT job_id FROM job_runs WHERE run_id = ANY(@started) AND status = 'running'", new { started });
+        Assert.Equal(new[] { first, second }.Order(), running.Order());
+        Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = 'run.skipped' AND details->>'job_id' IN (@a, @b)",
+            new { a = first.ToString(), b = second.ToString() }));
+        fixture.Gates.Open(first);
+        fixture.Gates.Open(second);
+        await fixture.WaitIdleAsync(scheduler);
+    }
+
+    [Fact]
+    public async Task A_lock_held_without_a_running_run_of_the_job_keeps_its_occurrence_and_request_due_until_a_later_tick()
+    {
+        var t0 = await NextHourAsync();
+        var (blocked, blockedSchedule) = await fixture.NewScheduledJobAsync("test_record", "*/10 * * * *", t0);
+        var (queued, _) = await fixture.NewScheduledJobAsync("test_record", "0 0 1 1 *", t0.AddYears(1));
+        var (other, _) = await fixture.NewScheduledJobAsync("test_record", "*/10 * * * *", t0.AddMinutes(1));
+        var request = (await fixture.SendAsync(new RunNow.Command(queued, false, Operator))).RequestId;
+        fixture.Clock.Set(t0.AddMinutes(2));
+
+        // Another session holds both jobs' keys, as a colliding job's run would: neither job has a running run.
+        // Unpooled: closing it must end the session, and with it the locks.
+        await using (var holder = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Pooling = false }.ConnectionString))
+        {
+            await holder.OpenAsync();
+            await holder.ExecuteAsync("SELECT pg_advisory_lock(sentinel_job_lock_key(@blocked)), pg_advisory_lock(sentinel_job_lock_key(@queued))", new { blocked, queued });
+
+            // The claim passes over both and still reaches the job behind them.
+            await using (var claimed = await fixture.SendAsync(new ClaimNextRun.Command("w-held")))
+            {
+                Assert.Equal(other, claimed?.JobId);
+                await fixture.SendAsync(new CompleteRun.Command(claimed!.RunId, "w-held", "success", null, null, Actor.System));
+            }
+            Assert.Null(await fixture.SendAsync(new ClaimNextRun.Command("w-held")));
+
+            Assert.Equal(t0.UtcDateTime, await fixture.ScalarAsync<DateTime>("SELECT next_run_at FROM job_schedules WHERE schedule_id = @blockedSchedule", new { blockedSchedule }));
+            Assert.Equal("pending", await fixture.ScalarAsync<string>("SELECT status FROM job_run_requests WHERE request_id = @request", new { request }));
+            Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE job_id IN (@blocked, @queued)", new { blocked, queued }));
+            Assert.Equal(0, await fixture.ScalarAsync<long>("""
+                SELECT count(*) FROM audit_events
+                 WHERE action IN ('run.skipped', 'run.request_dropped') AND coalesce(details->>'job_id', entity_id) IN (@a, @b)
+                """, new { a = blocked.ToString(), b = queued.ToString() }));
+        }
+
+        // The holder is gone: the next tick runs the kept occurrence (scheduled for t0) and the request.
+        var scheduler = fixture.NewScheduler("w-after");
+        await scheduler.TickAsync(CancellationToken.None);
+        await fixture.WaitIdleAsync(scheduler);
+        Assert.Equal([t0.UtcDateTime], await fixture.QueryAsync<DateTime>("SELECT scheduled_for FROM job_runs WHERE job_id = @blocked", new { blocked }));
+        Assert.Equal("claimed", await fixture.ScalarAsync<string>("SELECT status FROM job_run_requests WHERE request_id = @request", new { request }));
+        Assert.Equal(t0.AddMinutes(10).UtcDateTime, await fixture.ScalarAsync<DateTime>("SELECT next_run_at FROM job_schedules WHERE schedule_id = @blockedSchedule", new { blockedSchedule }));
+    }
+
+    [Fact]
+    public async Task A_lock_held_by_a_running_run_of_the_same_job_skips_the_occurrence_and_drops_the_request()
+    {
+        var t0 = await NextHourAsync();
+        var (jobId, scheduleId) = await fixture.NewScheduledJobAsync("test_gate", "*/10 * * * *", t0);
+        var second = await fixture.AddScheduleAsync(jobId, "*/10 * * * *", t0);
+        fixture.Clock.Set(t0.AddSeconds(1));
+
+        await using var running = await fixture.SendAsync(new ClaimNextRun.Command("w-same"));
+        Assert.Equal(jobId, running?.JobId);
+        // Forced with SQL: RunNow itself answers "already running" without queueing.
+        var request = Guid.NewGuid();
+        await fixture.ExecuteAsync("INSERT INTO job_run_requests (request_id, job_id, requested_at) VALUES (@request, @jobId, @now)", new { request, jobId, now = Now });
+        Assert.Null(await fixture.SendAsync(new ClaimNextRun.Command("w-same")));
+
+        var ran = await fixture.ScalarAsync<Guid>("SELECT schedule_id FROM job_runs WHERE run_id = @RunId", new { running!.RunId });
+        var skipped = await fixture.QueryAsync<string>("SELECT entity_id FROM audit_events WHERE action = 'run.skipped' AND details->>'job_id' = @Id", new { Id = jobId.ToString() });
+        Assert.Equal([(ran == scheduleId ? second : scheduleId).ToString()], skipped);
+        Assert.Equal(("dropped", "already_running"), (await fixture.QueryAsync<(string, string)>(
+            "SELECT status, dropped_reason FROM job_run_requests WHERE request_id = @request", new { request })).Single());
+        await fixture.SendAsync(new CompleteRun.Command(running!.RunId, "w-same", "success", null, null, Actor.System));
     }
 
     [Fact]

@@ -10,25 +10,38 @@ using Sentinel.Features.Infrastructure;
 namespace Sentinel.Tests.Infrastructure;
 
 /// <summary>
-/// Real PostgreSQL for tests. SENTINEL_TEST_DATABASE_URL names a server (./test.sh starts a throwaway one);
-/// each test class gets its own database cloned from a migrated template, dropped afterwards.
+/// Real PostgreSQL for tests: <c>postgres:16</c> started through Testcontainers when a Docker engine is reachable
+/// (one container per test process, removed by Testcontainers' reaper), otherwise the server named by
+/// SENTINEL_TEST_DATABASE_URL (./test.sh starts a throwaway local one). SENTINEL_TEST_POSTGRES=local skips the Docker
+/// probe. Each test class gets its own database cloned from a migrated template, dropped afterwards.
 /// </summary>
 public static class TestDatabase
 {
     private static readonly SemaphoreSlim TemplateGate = new(1, 1);
     private static string? _templateName;
+    private static readonly Lazy<string> Server = new(ResolveServer, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static string ServerConnectionString
+    /// <summary>"testcontainers postgres:16" or "local" — which server this test process uses.</summary>
+    public static string ServerKind { get; private set; } = "";
+
+    public static string ServerConnectionString => Server.Value;
+
+    private static string ResolveServer()
     {
-        get
+        if (Environment.GetEnvironmentVariable("SENTINEL_TEST_POSTGRES") != "local" && TestcontainersPostgres.TryStart() is { } container)
         {
-            var url = Environment.GetEnvironmentVariable("SENTINEL_TEST_DATABASE_URL");
-            if (string.IsNullOrWhiteSpace(url))
-                throw new InvalidOperationException("SENTINEL_TEST_DATABASE_URL is not set: run the tests through ./test.sh, or point it at a PostgreSQL server you may create databases on");
-            var b = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString(url)) { Pooling = true, MaxPoolSize = 50 };
-            return b.ConnectionString;
+            ServerKind = "testcontainers postgres:16";
+            return Pooled(container);
         }
+        var url = Environment.GetEnvironmentVariable("SENTINEL_TEST_DATABASE_URL");
+        if (string.IsNullOrWhiteSpace(url))
+            throw new InvalidOperationException("No Docker engine for Testcontainers and SENTINEL_TEST_DATABASE_URL is not set: run the tests through ./test.sh, or point it at a PostgreSQL server you may create databases on");
+        ServerKind = "local";
+        return Pooled(DatabaseUrl.ToConnectionString(url));
     }
+
+    private static string Pooled(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Pooling = true, MaxPoolSize = 50 }.ConnectionString;
 
     public static string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = database }.ConnectionString;

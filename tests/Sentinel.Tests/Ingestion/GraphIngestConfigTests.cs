@@ -28,7 +28,7 @@ public sealed class GraphIngestConfigTests
     public void The_verification_share_is_a_percentage(string value)
     {
         var config = (JsonObject)JsonNode.Parse($$"""{"permission_verify_per_day": {{value}}}""")!;
-        var problem = Assert.Single(JobTypes.ValidateConfig(JobTypes.GraphIngest, config));
+        var problem = Assert.Single(JobConfigRules.Problems(JobTypes.GraphIngest, config.ToJsonString()));
         Assert.Equal("config.permission_verify_per_day", problem.Field);
         Assert.Contains("between 0 and 100", problem.Message);
         Assert.Equal(0.5, GraphIngestConfig.Parse((JsonObject)JsonNode.Parse("""{"permission_verify_per_day": 0.5}""")!).PermissionVerifyPercentPerDay);
@@ -41,7 +41,7 @@ public sealed class GraphIngestConfigTests
             {"phases": ["users", "mine"], "drive_concurrency": 0, "permission_batch_size": "big", "time_budget_seconds": 1.5,
              "include_sites": ["not a url"], "include_onedrive": "yes", "colour": "blue"}
             """)!;
-        var fields = JobTypes.ValidateConfig(JobTypes.GraphIngest, config).Select(p => p.Field).ToHashSet();
+        var fields = JobConfigRules.Problems(JobTypes.GraphIngest, config.ToJsonString()).Select(p => p.Field).ToHashSet();
         Assert.Equal(new HashSet<string> { "config.phases", "config.drive_concurrency", "config.permission_batch_size", "config.time_budget_seconds",
             "config.include_sites", "config.include_onedrive", "config.colour" }, fields);
         var error = Assert.Throws<RequestValidationException>(() => GraphIngestConfig.Parse(config));

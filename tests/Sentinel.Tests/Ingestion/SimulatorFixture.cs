@@ -28,6 +28,18 @@ public class SimulatorFixture : SliceFixture
     public new IServiceProvider Services => _graphProvider ?? throw new InvalidOperationException("fixture not initialised");
     protected virtual string Profile => "small";
     protected virtual int Seed => 42;
+    /// <summary>The Graph path's clock (retry delays, pauses, budget windows): real time unless a test fakes it.</summary>
+    protected virtual TimeProvider GraphTime => TimeProvider.System;
+    /// <summary>Resilience limits of the Graph path (short backoffs for tests).</summary>
+    protected virtual GraphRetryOptions RetryOptions => new()
+    {
+        BaseDelay = TimeSpan.FromMilliseconds(10),
+        MaxDelay = TimeSpan.FromMilliseconds(200),
+        MaxAttempts = 10,
+        RequestTimeout = TimeSpan.FromSeconds(20),
+    };
+    public const int TestRuPerMinute = 1_000_000;
+    public const int TestRuPerDay = 100_000_000;
 
     public override async Task InitializeAsync()
     {
@@ -47,13 +59,9 @@ public class SimulatorFixture : SliceFixture
         _graphProvider = BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
         {
             services.AddSingleton(settings);
-            services.Replace(ServiceDescriptor.Singleton(new GraphRetryOptions
-            {
-                BaseDelay = TimeSpan.FromMilliseconds(10),
-                MaxDelay = TimeSpan.FromMilliseconds(200),
-                MaxAttempts = 10,
-                RequestTimeout = TimeSpan.FromSeconds(20),
-            }));
+            // Run timestamps use the frozen test clock; Graph waiting (Retry-After, budget windows) needs one that moves.
+            services.AddKeyedSingleton(GraphClock.Key, GraphTime);
+            services.Replace(ServiceDescriptor.Singleton(RetryOptions));
             services.AddSingleton(new IngestionTuning { ProgressInterval = TimeSpan.Zero });
             services.AddGraphIngestion(settings);
         });
@@ -82,7 +90,12 @@ public class SimulatorFixture : SliceFixture
         progress ??= new RecordingProgress();
         using var scope = Services.CreateScope();
         var executor = scope.ServiceProvider.GetServices<IJobExecutor>().Single(e => e.JobType == JobTypes.GraphIngest);
-        var outcome = await executor.ExecuteAsync(new JobRunContext(Guid.NewGuid(), Guid.NewGuid(), (JsonObject)JsonNode.Parse(config)!,
+        var json = (JsonObject)JsonNode.Parse(config)!;
+        // The RU budget is on in every ingestion test: roomy enough that a test never waits a real minute for it,
+        // unless the test sets its own.
+        if (!json.ContainsKey("graph_ru_per_minute")) json["graph_ru_per_minute"] = TestRuPerMinute;
+        if (!json.ContainsKey("graph_ru_per_day")) json["graph_ru_per_day"] = TestRuPerDay;
+        var outcome = await executor.ExecuteAsync(new JobRunContext(Guid.NewGuid(), Guid.NewGuid(), json,
             new Actor("test", "test@contoso.test", "Test"), progress), ct);
         return (outcome, progress);
     }

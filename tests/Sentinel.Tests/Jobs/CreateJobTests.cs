@@ -11,7 +11,7 @@ public sealed class CreateJobTests(SliceFixture fixture) : IClassFixture<SliceFi
     [Fact]
     public async Task Should_create_a_job_and_audit_it()
     {
-        var job = await fixture.SendAsync(new CreateJob.Command(JobTypes.RefreshMv, """{"note":"nightly"}""", true, "Refresh views", Admin));
+        var job = await fixture.SendAsync(new CreateJob.Command(JobTypes.RefreshMv, """{"force":true}""", true, "Refresh views", Admin));
 
         var audit = await fixture.QueryAsync<(string Action, string ActorUpn, string Details)>(
             "SELECT action, actor_upn, details::text FROM audit_events WHERE entity_id = @Id", new { Id = job.JobId.ToString() });

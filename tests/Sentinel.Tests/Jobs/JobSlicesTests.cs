@@ -20,9 +20,9 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
     public async Task Should_update_name_and_config_and_audit_the_changed_fields()
     {
         var jobId = await NewJobAsync();
-        var updated = await fixture.SendAsync(new UpdateJob.Command(jobId, "renamed", """{"note": "x"}""", Admin));
+        var updated = await fixture.SendAsync(new UpdateJob.Command(jobId, "renamed", """{"force": true}""", Admin));
         Assert.Equal("renamed", updated.Name);
-        Assert.Equal("""{"note": "x"}""", updated.Config);
+        Assert.Equal("""{"force": true}""", updated.Config);
         Assert.Equal("""["name", "config"]""", await fixture.ScalarAsync<string>(
             "SELECT details->>'changed' FROM audit_events WHERE action = 'job.updated' AND entity_id = @Id", new { Id = jobId.ToString() }));
     }
@@ -33,6 +33,9 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
         var jobId = await NewJobAsync();
         var error = await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, "42", Admin)));
         Assert.Contains("must be a JSON object", Assert.Single(error.Errors["config"]));
+        // The job type's own rules, which the handler applies once it knows the type: refresh_mv knows only "force".
+        var typed = await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, """{"force": "yes", "note": 1}""", Admin)));
+        Assert.Equal(["config.force", "config.note"], typed.Errors.Keys.Order());
         Assert.Equal("{}", await fixture.ScalarAsync<string>("SELECT config::text FROM jobs WHERE job_id = @jobId", new { jobId }));
         await Assert.ThrowsAsync<NotFoundException>(() => fixture.SendAsync(new UpdateJob.Command(Guid.NewGuid(), "x", null, Admin)));
     }
@@ -78,6 +81,31 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
             "SELECT action, actor_upn FROM audit_events WHERE entity_id = @Id AND action IN ('job.paused', 'job.resumed') ORDER BY occurred_at, action",
             new { Id = jobId.ToString() });
         Assert.Equal([("job.paused", "op@contoso.test"), ("job.resumed", "op@contoso.test"), ("job.resumed", "op@contoso.test")], audit);
+    }
+
+    [Fact]
+    public async Task Should_disable_and_enable_through_update_with_pause_and_resume_semantics_in_one_transaction()
+    {
+        fixture.Clock.Set(new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero));
+        var jobId = await NewJobAsync();
+        await fixture.SendAsync(new CreateSchedule.Command(jobId, "0 * * * *", null, true, Admin));
+        var request = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
+
+        var disabled = await fixture.SendAsync(new UpdateJob.Command(jobId, "off", null, Admin, Enabled: false));
+        Assert.False(disabled.Enabled);
+        Assert.Equal("dropped", await fixture.ScalarAsync<string>("SELECT status FROM job_run_requests WHERE request_id = @Id", new { Id = request.RequestId }));
+
+        // A rejected update changes nothing, enabled included: the same transaction holds every field.
+        fixture.Clock.Set(new DateTimeOffset(2026, 1, 16, 14, 5, 0, TimeSpan.Zero));
+        await Assert.ThrowsAsync<RequestValidationException>(() => fixture.SendAsync(new UpdateJob.Command(jobId, null, """{"nope": 1}""", Admin, Enabled: true)));
+        Assert.False(await fixture.ScalarAsync<bool>("SELECT enabled FROM jobs WHERE job_id = @jobId", new { jobId }));
+
+        var enabled = await fixture.SendAsync(new UpdateJob.Command(jobId, null, null, Admin, Enabled: true));
+        Assert.True(enabled.Enabled);
+        Assert.Equal(new DateTime(2026, 1, 16, 15, 0, 0, DateTimeKind.Utc),
+            await fixture.ScalarAsync<DateTime>("SELECT next_run_at FROM job_schedules WHERE job_id = @jobId", new { jobId }));
+        Assert.Equal(["""["name", "enabled"]""", """["enabled"]"""], await fixture.QueryAsync<string>(
+            "SELECT details->>'changed' FROM audit_events WHERE action = 'job.updated' AND entity_id = @Id ORDER BY occurred_at", new { Id = jobId.ToString() }));
     }
 
     [Fact]

@@ -93,15 +93,15 @@ public sealed class RunSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
         string? cursor = null;
         do
         {
-            var page = await fixture.SendAsync(new ListRuns.Query(JobId: jobId, Limit: 3, Cursor: cursor));
+            var page = await fixture.SendAsync(new ListRuns.Query(JobId: jobId.ToString(), Limit: 3, Cursor: cursor));
             seen.AddRange(page.Items.Select(r => r.RunId));
             cursor = page.NextCursor;
         } while (cursor is not null);
         Assert.Equal(Enumerable.Reverse(ids), seen);
 
-        var failed = await fixture.SendAsync(new ListRuns.Query(JobId: jobId, Status: "failed"));
+        var failed = await fixture.SendAsync(new ListRuns.Query(JobId: jobId.ToString(), Status: "failed"));
         Assert.Equal([ids[6], ids[3], ids[0]], failed.Items.Select(r => r.RunId));
-        var manual = await fixture.SendAsync(new ListRuns.Query(JobId: jobId, TriggeredBy: "run_now"));
+        var manual = await fixture.SendAsync(new ListRuns.Query(JobId: jobId.ToString(), TriggeredBy: "run_now"));
         Assert.Equal(ids[6], Assert.Single(manual.Items).RunId);
 
         var run = await fixture.SendAsync(new GetRun.Query(ids[2]));
