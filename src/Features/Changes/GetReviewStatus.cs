@@ -18,6 +18,7 @@ public static class GetReviewStatus
         public Validator()
         {
             RuleFor(q => q.Top).InclusiveBetween(0, 50).WithMessage("top must be between 0 and 50");
+            RuleFor(q => q.ReviewerOid).MaximumLength(200).WithMessage("reviewer_oid must be at most 200 characters");
             RuleFor(q => q.ReviewerUpn).MaximumLength(320).WithMessage("reviewer must be at most 320 characters");
         }
     }

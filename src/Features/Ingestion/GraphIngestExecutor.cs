@@ -94,6 +94,8 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
     private static void RecordPermissionFailures(IngestRun ingest)
     {
         var failed = ingest.Get("permission_items_failed");
+        // items scanned in this run count as work done: a scan where some items failed is partial, not failed
+        if (ingest.Get("files_scanned") > failed) ingest.Failures.Succeeded(TargetFailures.Permissions, PermissionScanTarget + "_items");
         if (failed > 0)
             ingest.Failures.Failed(TargetFailures.Permissions, PermissionScanTarget, "permission_fetch_failed",
                 $"the permissions of {failed} items could not be fetched; they stay dirty and are retried next run");
