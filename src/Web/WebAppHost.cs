@@ -24,9 +24,11 @@ public static class WebAppHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(WebAppHost).Assembly.GetName().Name });
         SentinelHostDefaults.Apply(builder, DefaultUrls);
         configure?.Invoke(builder);
+        builder.AddSentinelTelemetry("sentinel-web");
         ConfigureServices(builder.Services, builder.Configuration);
 
         var app = builder.Build();
+        app.UseSentinelTelemetry();
         WebModules.Map(app);
         return app;
     }
