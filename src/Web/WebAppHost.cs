@@ -24,12 +24,14 @@ public static class WebAppHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(WebAppHost).Assembly.GetName().Name });
         SentinelHostDefaults.Apply(builder, DefaultUrls);
         configure?.Invoke(builder);
+        builder.AddSentinelTelemetry("sentinel-web");
         ConfigureServices(builder.Services, builder.Configuration);
 
         var app = builder.Build();
         if (app.Services.GetRequiredService<Sentinel.Web.Auth.WebSettings>().DataProtectionCert is null)
             app.Logger.LogWarning("Data Protection keys are stored UNENCRYPTED in web_data_protection_keys (they protect session and token-cache data): " +
                                   "set WEB_DATA_PROTECTION_CERT and WEB_DATA_PROTECTION_KEY to a PEM certificate and private key to encrypt them at rest");
+        app.UseSentinelTelemetry();
         WebModules.Map(app);
         return app;
     }

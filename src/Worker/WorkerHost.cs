@@ -24,9 +24,11 @@ public static class WorkerHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         SentinelHostDefaults.Apply(builder, DefaultUrls);
         configure?.Invoke(builder);
+        builder.AddSentinelTelemetry("sentinel-worker");
         ConfigureServices(builder.Services, builder.Configuration);
 
         var app = builder.Build();
+        app.UseSentinelTelemetry();
         WorkerModules.Map(app);
         return app;
     }

@@ -43,6 +43,12 @@ public static class GetDashboard
         public double EtaHours => RuPerDay <= 0 ? double.PositiveInfinity : Unscanned * (double)RuPerPermissionCall / RuPerDay * 24;
     }
 
+    /// <summary>Graph resource units drawn today (UTC) from the tenant budget by every process, and the day's limit.</summary>
+    public sealed record RuToday(long Used, long PerDay)
+    {
+        public double Share => PerDay <= 0 ? 0 : (double)Used / PerDay;
+    }
+
     public sealed record Result(
         IReadOnlyDictionary<string, long> Metrics,
         IReadOnlyList<EntityCount> Inventory,
@@ -55,7 +61,8 @@ public static class GetDashboard
         DateTimeOffset? LastSuccessfulIngestAt,
         DateTimeOffset? DataChangedAt,
         DateTimeOffset? LastRefreshedAt,
-        PermissionCoverage? Coverage = null);
+        PermissionCoverage? Coverage = null,
+        RuToday? GraphRuToday = null);
 
     internal static readonly string[] Views =
         ["mv_dashboard_posture", "mv_dashboard_drive_exposure", "mv_msgraph_inventory_summary", "mv_msgraph_sharing_posture_summary"];
@@ -115,6 +122,12 @@ public static class GetDashboard
                (@Now AT TIME ZONE 'UTC')::date::text
         """;
 
+    /// <summary>Read on every request (outside the cache): it moves with every Graph call, not with view refreshes.</summary>
+    private const string RuTodaySql = """
+        SELECT coalesce(sum(CASE WHEN day_start = @Day THEN day_used ELSE 0 END), 0)::bigint AS used, coalesce(min(ru_per_day), 0)::bigint AS per_day
+          FROM graph_ru_budget
+        """;
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Database, int TopN), (string Stamp, Result Result)> Cache = new();
 
     internal sealed class Handler(Db db, TimeProvider clock) : IRequestHandler<Query, Result>
@@ -124,10 +137,15 @@ public static class GetDashboard
             await using var connection = await db.OpenAsync(ct);
             var key = (connection.Host + ":" + connection.Port + "/" + connection.Database, request.TopN);
             var stamp = await connection.ExecuteScalarAsync<string>(new CommandDefinition(StampSql, new { Now = clock.GetUtcNow() }, cancellationToken: ct)) ?? "";
-            if (Cache.TryGetValue(key, out var hit) && hit.Stamp == stamp) return hit.Result;
-            var result = await LoadAsync(connection, request, ct);
-            Cache[key] = (stamp, result);
-            return result;
+            if (!Cache.TryGetValue(key, out var hit) || hit.Stamp != stamp)
+            {
+                hit = (stamp, await LoadAsync(connection, request, ct));
+                Cache[key] = hit;
+            }
+            var now = clock.GetUtcNow();
+            var (used, perDay) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(RuTodaySql,
+                new { Day = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero) }, cancellationToken: ct));
+            return hit.Result with { GraphRuToday = perDay > 0 ? new RuToday(used, perDay) : null };
         }
 
         private async Task<Result> LoadAsync(Npgsql.NpgsqlConnection connection, Query request, CancellationToken ct)

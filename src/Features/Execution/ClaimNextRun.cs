@@ -226,6 +226,7 @@ public static class ClaimNextRun
                 await Audit.WriteAsync(connection, tx, now, Actor.System, "run.started", "run", runId.ToString(),
                     new { job_id = row.JobId, job_type = row.JobType, triggered_by = "schedule", schedule_id = row.ScheduleId, scheduled_for = scheduledFor, worker_id = workerId }, ct);
                 await tx.CommitAsync(ct);
+                SentinelMetrics.RunStarted(row.JobType, now - scheduledFor);
                 return (Step.Claimed, new ClaimedRun(connection, runId, row.JobId, row.JobType, ParseConfig(row.Config), Actor.System, "schedule", workerId, now));
             }
             catch

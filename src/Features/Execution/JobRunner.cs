@@ -27,6 +27,8 @@ public sealed class JobRunner(IServiceScopeFactory scopes, TimeProvider clock, S
     public async Task<RunOutcome> RunAsync(ClaimedRun run, CancellationToken shutdown)
     {
         await using var _ = run;
+        using var activity = SentinelMetrics.Activities.StartActivity($"run {run.JobType}");
+        activity?.SetTag("sentinel.run_id", run.RunId.ToString());
         using var jobCts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         var stop = new StopReason();
         var progress = new RunProgress(run, clock, scopes, stop, jobCts);
@@ -68,6 +70,7 @@ public sealed class JobRunner(IServiceScopeFactory scopes, TimeProvider clock, S
         heartbeatCts.Cancel();
         await heartbeat;
         if (stop.Reason == WorkerLost) (status, error) = ("failed", WorkerLost);
+        SentinelMetrics.RunFinished(run.JobType, status, clock.GetUtcNow() - run.StartedAt);
         if (stop.ClosedElsewhere)
             return new RunOutcome(run.RunId, status, error, false, summary);
 

@@ -28,6 +28,8 @@ public class SimulatorFixture : SliceFixture
     public new IServiceProvider Services => _graphProvider ?? throw new InvalidOperationException("fixture not initialised");
     protected virtual string Profile => "small";
     protected virtual int Seed => 42;
+    /// <summary>Simulator settings a fixture changes (e.g. page sizes).</summary>
+    protected virtual void ConfigureSimulator(SimulatorOptions options) { }
     /// <summary>The Graph path's clock (retry delays, pauses, budget windows): real time unless a test fakes it.</summary>
     protected virtual TimeProvider GraphTime => TimeProvider.System;
     /// <summary>Resilience limits of the Graph path (short backoffs for tests).</summary>
@@ -45,7 +47,9 @@ public class SimulatorFixture : SliceFixture
     {
         await base.InitializeAsync();
         var certDir = Path.Combine(Path.GetTempPath(), "sentinel-test-sim-certs");
-        Sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = Profile, Seed = Seed, Port = 0, CertDir = certDir });
+        var simOptions = new SimulatorOptions { Profile = Profile, Seed = Seed, Port = 0, CertDir = certDir };
+        ConfigureSimulator(simOptions);
+        Sim = await SimulatorInstance.StartAsync(simOptions);
         var settings = new SentinelSettings
         {
             ConnectionString = ConnectionString,
