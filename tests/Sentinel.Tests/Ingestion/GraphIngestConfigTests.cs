@@ -64,12 +64,12 @@ public sealed class GraphIngestConfigTests
     public void Budget_keys_out_of_range_are_refused_naming_the_field_and_defaults_follow_the_licence_tier()
     {
         var bad = (JsonObject)JsonNode.Parse("""{"graph_ru_per_minute": 0, "graph_ru_per_day": -5, "tenant_licences": "many"}""")!;
-        var problems = GraphIngestConfig.Validate(bad).ToDictionary(p => p.Field, p => p.Message);
+        var problems = JobConfigRules.Problems(JobTypes.GraphIngest, bad.ToJsonString()).ToDictionary(p => p.Field, p => p.Message);
         Assert.Equal("graph_ru_per_minute must be > 0 (a whole number)", problems["config.graph_ru_per_minute"]);
         Assert.Equal("graph_ru_per_day must be > 0 (a whole number)", problems["config.graph_ru_per_day"]);
         Assert.Equal("tenant_licences must be > 0 (a whole number)", problems["config.tenant_licences"]);
         var dayBelowMinute = (JsonObject)JsonNode.Parse("""{"graph_ru_per_minute": 100, "graph_ru_per_day": 50}""")!;
-        Assert.Equal("config.graph_ru_per_day", Assert.Single(GraphIngestConfig.Validate(dayBelowMinute)).Field);
+        Assert.Equal("config.graph_ru_per_day", Assert.Single(JobConfigRules.Problems(JobTypes.GraphIngest, dayBelowMinute.ToJsonString())).Field);
 
         var smallest = GraphIngestConfig.Parse(new JsonObject());
         Assert.Equal((1_250, 1_200_000), (smallest.RuPerMinute, smallest.RuPerDay));
