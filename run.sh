@@ -7,6 +7,8 @@
 #   SENTINEL_DATA_DIR (.data)  SENTINEL_PG_PORT (5433)  SENTINEL_SIM_PORT (5443)
 #   SENTINEL_WORKER_PORT (8081)  SENTINEL_WEB_PORT (3000)  SENTINEL_CONFIGURATION (Release)
 #   SIM_MUTATE_PER_TICK (5: random tenant changes per tick, so later ingests show deltas)
+#   SIM_RU_BUDGET (60000: the demo app's RU per minute; the simulator enforces it, the seeded ingest job draws from it)
+#   SENTINEL_SEED_INGEST_CONFIG (the seeded graph_ingest job's config; default: the demo RU budget above)
 #   SENTINEL_SKIP_BUILD (0; 1 = use the binaries already built for SENTINEL_CONFIGURATION)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,6 +21,7 @@ data=$(cd "$data" && pwd)
 pg_port=${SENTINEL_PG_PORT:-5433}
 sim_port=${SENTINEL_SIM_PORT:-5443}
 worker_port=${SENTINEL_WORKER_PORT:-8081}
+demo_ru_per_minute=${SIM_RU_BUDGET:-60000}
 web_port=${SENTINEL_WEB_PORT:-3000}
 config=${SENTINEL_CONFIGURATION:-Release}
 logs=$data/logs
@@ -103,11 +106,16 @@ wait_http() { # url name pid
 if [ -f "$root/src/GraphSimulator/GraphSimulator.csproj" ]; then
   echo "run.sh: starting the tenant simulator (demo profile) on https://127.0.0.1:$sim_port ..."
   "$(bin GraphSimulator Sentinel.GraphSimulator)" --profile demo --seed 42 --port "$sim_port" --cert-dir "$data/sim" \
-    --ca-export-dir "$data/sim-ca" --mutate-per-tick "${SIM_MUTATE_PER_TICK:-5}" >"$logs/simulator.log" 2>&1 &
+    --ca-export-dir "$data/sim-ca" --mutate-per-tick "${SIM_MUTATE_PER_TICK:-5}" --ru-budget "$demo_ru_per_minute" >"$logs/simulator.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 120); do [ -f "$SENTINEL_CA_FILE" ] && break; sleep 0.25; done
   CURL_CA="$SENTINEL_CA_FILE" wait_http "https://127.0.0.1:$sim_port/$ENTRA_TENANT_ID/v2.0/.well-known/openid-configuration" simulator "${pids[-1]}"
 fi
+
+# The demo tenant's app budget: the simulator answers 429 above it, and the seeded ingest job draws from the same
+# figure (a real tenant's budget follows its licence count: set tenant_licences / graph_ru_per_* on the job instead).
+seed_default="{\"graph_ru_per_minute\": $demo_ru_per_minute, \"graph_ru_per_day\": $((demo_ru_per_minute * 1440))}"
+export SENTINEL_SEED_INGEST_CONFIG="${SENTINEL_SEED_INGEST_CONFIG:-$seed_default}"
 
 echo "run.sh: starting the worker on http://127.0.0.1:$worker_port ..."
 ASPNETCORE_URLS="http://127.0.0.1:$worker_port" "$(bin Worker Sentinel.Worker)" serve >"$logs/worker.log" 2>&1 &

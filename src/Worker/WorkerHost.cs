@@ -44,7 +44,8 @@ public static class WorkerHost
             if (app.Configuration["SENTINEL_SEED_JOBS"] is not ("0" or "false"))
             {
                 var seeded = await scope.ServiceProvider.GetRequiredService<IMediator>()
-                    .Send(new Sentinel.Features.Setup.SeedDefaultJobs.Command(TimeSpan.FromSeconds(20)));
+                    .Send(new Sentinel.Features.Setup.SeedDefaultJobs.Command(TimeSpan.FromSeconds(20),
+                        app.Configuration["SENTINEL_SEED_INGEST_CONFIG"] is { Length: > 0 } seedConfig ? seedConfig : "{}"));
                 if (seeded.Seeded) app.Logger.LogInformation("first run: seeded {Count} default jobs (graph_ingest every 5 minutes, first run in 20 s)", seeded.JobIds.Count);
             }
         }

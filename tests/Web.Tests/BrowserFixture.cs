@@ -65,7 +65,7 @@ public sealed class BrowserFixture : WebFixture
         await StartWebAsync();
         await ExecuteAsync("""
             INSERT INTO jobs (job_id, job_type, name, config, enabled) VALUES
-              (@IngestJobId, 'graph_ingest', 'Ingest tenant', '{}', true),
+              (@IngestJobId, 'graph_ingest', 'Ingest tenant', '{"graph_ru_per_minute": 60000, "graph_ru_per_day": 86400000}', true),
               (@RefreshJobId, 'refresh_mv', 'Refresh dashboard views', '{}', true)
             """, new { IngestJobId, RefreshJobId });
 

@@ -14,13 +14,23 @@ namespace Sentinel.Features.Setup;
 /// </summary>
 public static class SeedDefaultJobs
 {
-    public sealed record Command(TimeSpan FirstRunDelay) : IExecutorRequest<Result>;
+    /// <param name="IngestConfig">The seeded graph_ingest job's config (JSON object, same rules as a job update; from
+    /// <c>SENTINEL_SEED_INGEST_CONFIG</c>), e.g. the demo's RU budget.</param>
+    public sealed record Command(TimeSpan FirstRunDelay, string IngestConfig = "{}") : IExecutorRequest<Result>;
 
     public sealed record Result(bool Seeded, IReadOnlyList<Guid> JobIds);
 
     internal sealed class Validator : AbstractValidator<Command>
     {
-        public Validator() => RuleFor(c => c.FirstRunDelay).GreaterThanOrEqualTo(TimeSpan.Zero).WithMessage("first_run_delay must not be negative");
+        public Validator()
+        {
+            RuleFor(c => c.FirstRunDelay).GreaterThanOrEqualTo(TimeSpan.Zero).WithMessage("first_run_delay must not be negative");
+            RuleFor(c => c.IngestConfig).Custom((config, ctx) =>
+            {
+                foreach (var (field, message) in JobConfigRules.Problems(JobTypes.GraphIngest, config))
+                    ctx.AddFailure($"SENTINEL_SEED_INGEST_CONFIG.{field}", message);
+            });
+        }
     }
 
     public const string IngestCron = "*/5 * * * *";
@@ -33,7 +43,7 @@ public static class SeedDefaultJobs
 
     private const string JobSql = """
         INSERT INTO jobs (job_id, job_type, tenant_id, config, enabled, name, created_at, updated_at)
-        VALUES (@JobId, @JobType, 'default', '{}'::jsonb, true, @Name, @Now, @Now)
+        VALUES (@JobId, @JobType, 'default', @Config::jsonb, true, @Name, @Now, @Now)
         """;
 
     private const string ScheduleSql = """
@@ -53,15 +63,15 @@ public static class SeedDefaultJobs
 
             var jobs = new[]
             {
-                (Type: JobTypes.GraphIngest, Name: "Microsoft Graph ingest", Cron: IngestCron, First: now + request.FirstRunDelay),
-                (Type: JobTypes.RefreshMv, Name: "Refresh dashboard views", Cron: RefreshCron, First: now + request.FirstRunDelay + TimeSpan.FromMinutes(1)),
+                (Type: JobTypes.GraphIngest, Name: "Microsoft Graph ingest", Cron: IngestCron, First: now + request.FirstRunDelay, Config: request.IngestConfig),
+                (Type: JobTypes.RefreshMv, Name: "Refresh dashboard views", Cron: RefreshCron, First: now + request.FirstRunDelay + TimeSpan.FromMinutes(1), Config: "{}"),
             };
             var ids = new List<Guid>();
             foreach (var job in jobs)
             {
                 var jobId = Guid.NewGuid();
                 ids.Add(jobId);
-                await connection.ExecuteAsync(new CommandDefinition(JobSql, new { JobId = jobId, JobType = job.Type, job.Name, Now = now }, tx, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(JobSql, new { JobId = jobId, JobType = job.Type, job.Name, job.Config, Now = now }, tx, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition(ScheduleSql,
                     new { ScheduleId = Guid.NewGuid(), JobId = jobId, job.Cron, NextRunAt = job.First, Now = now }, tx, cancellationToken: ct));
                 await Audit.WriteAsync(connection, tx, now, Actor.System, "job.seeded", "job", jobId.ToString(),
