@@ -75,8 +75,9 @@ public sealed class NewcomerTests : IDisposable
 
         var checks = new Dictionary<string, string>
         {
-            ["anonymous_links"] = "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'anonymous'",
-            ["organization_links"] = "SELECT count(*) FROM msgraph_drive_item_permissions WHERE deleted_at IS NULL AND link_scope = 'organization'",
+            // Links count once per link, wherever it is inherited (docs/ingestion.md, permission model).
+            ["anonymous_links"] = "SELECT count(DISTINCT permission_id) FROM v_root_permissions WHERE link_scope = 'anonymous'",
+            ["organization_links"] = "SELECT count(DISTINCT permission_id) FROM v_root_permissions WHERE link_scope = 'organization'",
             ["active_drive_items"] = "SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL",
             ["active_users"] = "SELECT count(*) FROM msgraph_users WHERE deleted_at IS NULL",
         };
