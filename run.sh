@@ -34,10 +34,12 @@ stop_all() {
   [ "$stopping" = 1 ] && return; stopping=1
   echo; echo "run.sh: stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+  # One 10 s deadline for all of them together (not 10 s each), then SIGKILL whatever is left.
+  for _ in $(seq 1 100); do
+    alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.1
   done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   "$root/scripts/pg.sh" stop "$data/pg"
   echo "run.sh: stopped"
 }
