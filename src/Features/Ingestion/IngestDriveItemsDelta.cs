@@ -50,7 +50,7 @@ public static class IngestDriveItemsDelta
     /// One statement per page, no temp table (a temp table with a jsonb column is three relations created and dropped
     /// per page): the page arrives as arrays; its paths are computed before the rows are written, the merge writes only
     /// changed objects, deleted items take their own permissions and grants. Returns the items the path walk starts
-    /// from (whose path changed and whose parent is not such an item of the page) and how many rows changed.
+    /// from (whose path changed and that already had children in the table) and how many rows changed.
     /// </summary>
     private const string MergeSql = """
         WITH RECURSIVE s AS MATERIALIZED (
@@ -122,9 +122,12 @@ public static class IngestDriveItemsDelta
             FROM s WHERE s.removed AND g.item_id = s.id AND g.deleted_at IS NULL
             RETURNING 1
         )
+        -- The walk starts at changed items that had live children in the table before this statement (its snapshot):
+        -- children in the page got their paths above, so a first load (children arrive with or after their parents)
+        -- walks nothing; an item below a stale table ancestor is reached, deeper, from the page item above that ancestor.
         SELECT m.id AS Id, m.path AS Path, 0::bigint AS Changed FROM staged m
         WHERE m.moved AND m.path IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM staged p WHERE p.id = m.a AND p.moved AND p.path IS NOT NULL)
+          AND EXISTS (SELECT 1 FROM msgraph_drive_items x WHERE x.parent_id = m.id AND x.deleted_at IS NULL)
         UNION ALL
         SELECT NULL, NULL, (SELECT count(*) FROM live) + (SELECT count(*) FROM gone) + (SELECT count(*) FROM gone_permissions) + (SELECT count(*) FROM gone_grants)
         """;
@@ -155,8 +158,8 @@ public static class IngestDriveItemsDelta
     private const string PathSql = """
         -- 4. Descendants of the page's items whose path changed, walked in the table after the merge, page items included:
         --    one whose path came from an ancestor renamed in this same page is reached again from that ancestor, deeper,
-        --    and the deepest walk wins. One recursive walk down the parent_id index per start item (from the merge: a
-        --    changed item not below another one) — a folder rename or move rewrites its whole subtree here.
+        --    and the deepest walk wins (walks overlap: every changed item with children in the table starts one). One
+        --    recursive walk down the parent_id index per start item — a folder rename or move rewrites its whole subtree here.
         WITH RECURSIVE tree AS (
             SELECT m.id, m.path, 0 AS depth FROM unnest(@StartIds::text[], @StartPaths::text[]) AS m(id, path)
             UNION ALL
