@@ -1,14 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
-using Dapper;
-using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Execution;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Execution;
 
@@ -18,14 +15,8 @@ namespace Sentinel.Tests.Execution;
 /// <c>test_record</c> (records its real-time interval, for overlap checks). Scheduler instances are created
 /// per test with their own worker ids; tests drive them with TickAsync and a manual clock.
 /// </summary>
-public sealed class SchedulerFixture : IAsyncLifetime
+public sealed class SchedulerFixture() : SliceFixture(new ManualTimeProvider(new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero)))
 {
-    private ServiceProvider? _provider;
-
-    public string ConnectionString { get; private set; } = "";
-    private string _database = "";
-    public ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero));
-    public IServiceProvider Services => _provider!;
     public TestGates Gates => Services.GetRequiredService<TestGates>();
     public RunRecorder Recorder => Services.GetRequiredService<RunRecorder>();
 
@@ -37,24 +28,13 @@ public sealed class SchedulerFixture : IAsyncLifetime
         ShutdownGrace = TimeSpan.FromSeconds(5),
     };
 
-    public async Task InitializeAsync()
+    protected override void ConfigureServices(IServiceCollection services)
     {
-        _database = await TestDatabase.CreateMigratedAsync();
-        ConnectionString = TestDatabase.ConnectionStringFor(_database);
-        _provider = SliceFixture.BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
-        {
-            services.AddScheduler(Options);
-            services.AddSingleton<TestGates>();
-            services.AddSingleton<RunRecorder>();
-            services.AddScoped<IJobExecutor, GateExecutor>();
-            services.AddScoped<IJobExecutor, RecordingExecutor>();
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_provider is not null) await _provider.DisposeAsync();
-        await TestDatabase.DropAsync(_database);
+        services.AddScheduler(Options);
+        services.AddSingleton<TestGates>();
+        services.AddSingleton<RunRecorder>();
+        services.AddScoped<IJobExecutor, GateExecutor>();
+        services.AddScoped<IJobExecutor, RecordingExecutor>();
     }
 
     public Scheduler NewScheduler(string workerId, int maxConcurrentRuns = 4, TimeSpan? poll = null)
@@ -63,30 +43,6 @@ public sealed class SchedulerFixture : IAsyncLifetime
         return new Scheduler(Services.GetRequiredService<IServiceScopeFactory>(), Services.GetRequiredService<Db>(),
             new JobRunner(Services.GetRequiredService<IServiceScopeFactory>(), Clock, options, Services.GetRequiredService<ILogger<JobRunner>>()),
             Clock, options, new SchedulerState(), Services.GetRequiredService<ILogger<Scheduler>>());
-    }
-
-    public async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct = default)
-    {
-        using var scope = Services.CreateScope();
-        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
-    }
-
-    public async Task<T> ScalarAsync<T>(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return (await connection.ExecuteScalarAsync<T>(sql, args))!;
-    }
-
-    public async Task<int> ExecuteAsync(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return await connection.ExecuteAsync(sql, args);
-    }
-
-    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return (await connection.QueryAsync<T>(sql, args)).ToList();
     }
 
     /// <summary>Isolates a test from the jobs of earlier tests in the class: their schedules and requests stop firing.</summary>

@@ -2,6 +2,7 @@ using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Schedules;
 using Sentinel.Features.Runs;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Jobs;

@@ -1,6 +1,7 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Schedules;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Schedules;

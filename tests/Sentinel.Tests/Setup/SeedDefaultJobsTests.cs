@@ -1,5 +1,5 @@
 using Sentinel.Features.Setup;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Setup;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sentinel.Features.Infrastructure;
 
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>
 /// Verify-style snapshots: the value is serialised to indented JSON, GUIDs and timestamps are scrubbed into
