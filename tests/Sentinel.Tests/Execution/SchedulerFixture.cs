@@ -72,20 +72,27 @@ public sealed class SchedulerFixture() : SliceFixture(new ManualTimeProvider(new
         return scheduleId;
     }
 
-    /// <summary>Waits (bounded) until a condition on the database holds; for effects of background run tasks.</summary>
-    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
+    /// <summary>
+    /// Waits (bounded) for the runs the schedulers execute to end — the run tasks themselves, which complete after the
+    /// run's completion is recorded — then checks that no run is left running in the database.
+    /// </summary>
+    public async Task WaitIdleAsync(params Scheduler[] schedulers)
     {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.ElapsedMilliseconds > timeoutMs) Assert.Fail($"timed out after {timeoutMs} ms waiting for: {what}");
-            await Task.Delay(20);
-        }
+        await Task.WhenAll(schedulers.Select(s => s.WhenIdle())).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.All(schedulers, s => Assert.Empty(s.RunningRunIds));
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE status = 'running'"));
     }
 
-    public Task WaitIdleAsync(params Scheduler[] schedulers) =>
-        EventuallyAsync(async () => schedulers.All(s => s.RunningRunIds.Count == 0) &&
-                                    await ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE status = 'running'") == 0, "all runs finished");
+    /// <summary>Ticks every scheduler until <paramref name="workLeft"/> is false, waiting for a run to end (a slot or a job lock to free) between ticks.</summary>
+    public async Task TickUntilDoneAsync(Scheduler[] schedulers, Func<Task<bool>> workLeft)
+    {
+        while (true)
+        {
+            await Task.WhenAll(schedulers.Select(s => s.TickAsync(CancellationToken.None)));
+            if (!await workLeft()) return;
+            await Task.WhenAny(schedulers.Select(s => s.WhenAnyRunEnds())).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
 }
 
 /// <summary>Per-job gates for test_gate runs, and a feed of started runs.</summary>
@@ -118,7 +125,10 @@ internal sealed class GateExecutor(TestGates gates) : IJobExecutor
     }
 }
 
-/// <summary>Real-time intervals of test_record runs per job.</summary>
+/// <summary>
+/// Real-time intervals of test_record runs per job. Duration is simulated work, not a wait for something to happen:
+/// a run must last long enough that two overlapping runs of one job would show as intersecting intervals.
+/// </summary>
 public sealed class RunRecorder
 {
     public ConcurrentBag<(Guid JobId, Guid RunId, long Start, long End)> Intervals { get; } = [];
