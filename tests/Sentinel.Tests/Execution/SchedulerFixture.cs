@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sentinel.Features.Infrastructure;
@@ -92,58 +89,5 @@ public sealed class SchedulerFixture() : SliceFixture(new ManualTimeProvider(new
             if (!await workLeft()) return;
             await Task.WhenAny(schedulers.Select(s => s.WhenAnyRunEnds())).WaitAsync(TimeSpan.FromSeconds(30));
         }
-    }
-}
-
-/// <summary>Per-job gates for test_gate runs, and a feed of started runs.</summary>
-public sealed class TestGates
-{
-    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _gates = new();
-    public Channel<Guid> Started { get; } = Channel.CreateUnbounded<Guid>();
-
-    public TaskCompletionSource For(Guid jobId) => _gates.GetOrAdd(jobId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    public void Open(Guid jobId) => For(jobId).TrySetResult();
-
-    public async Task<Guid> NextStartedAsync(int timeoutMs = 10_000)
-    {
-        using var cts = new CancellationTokenSource(timeoutMs);
-        return await Started.Reader.ReadAsync(cts.Token);
-    }
-}
-
-internal sealed class GateExecutor(TestGates gates) : IJobExecutor
-{
-    public string JobType => "test_gate";
-
-    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
-    {
-        await run.Progress.ReportAsync(new Dictionary<string, object?> { ["phase"] = "waiting_for_gate" }, ct);
-        gates.Started.Writer.TryWrite(run.RunId);
-        await gates.For(run.JobId).Task.WaitAsync(ct);
-        return new JobOutcome(new Dictionary<string, object?> { ["gate"] = "opened" });
-    }
-}
-
-/// <summary>
-/// Real-time intervals of test_record runs per job. Duration is simulated work, not a wait for something to happen:
-/// a run must last long enough that two overlapping runs of one job would show as intersecting intervals.
-/// </summary>
-public sealed class RunRecorder
-{
-    public ConcurrentBag<(Guid JobId, Guid RunId, long Start, long End)> Intervals { get; } = [];
-    public TimeSpan Duration { get; set; } = TimeSpan.FromMilliseconds(15);
-}
-
-internal sealed class RecordingExecutor(RunRecorder recorder) : IJobExecutor
-{
-    public string JobType => "test_record";
-
-    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
-    {
-        var start = Stopwatch.GetTimestamp();
-        await Task.Delay(recorder.Duration, ct);
-        recorder.Intervals.Add((run.JobId, run.RunId, start, Stopwatch.GetTimestamp()));
-        return new JobOutcome(new Dictionary<string, object?>());
     }
 }
