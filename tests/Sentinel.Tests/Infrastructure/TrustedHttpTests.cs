@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using Sentinel.Features.Infrastructure;
 using Sentinel.GraphSimulator;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Infrastructure;
 
