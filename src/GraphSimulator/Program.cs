@@ -15,6 +15,8 @@ try
     Console.WriteLine($"  Graph           {sim.GraphBaseUrl}");
     Console.WriteLine($"  tenant / client {sim.TenantId} / {sim.ClientId}");
     Console.WriteLine($"  CA certificate  {Path.GetFullPath(sim.CaFile)}   (SENTINEL_CA_FILE)");
+    foreach (var app in sim.ClientApps)
+        Console.WriteLine($"  client app      {app.ClientId}  {app.DisplayName} ({(app.Roles is { Count: > 0 } r ? string.Join(", ", r) : "no role")}; secret: see docs/simulator.md or --client-apps)");
     Console.WriteLine($"  admin           {sim.BaseUrl}/_sim/state  /_sim/mutate  /_sim/faults  /_sim/stats");
     // the host's console lifetime turns Ctrl+C / SIGTERM into a graceful stop
     await sim.WaitForShutdownAsync(CancellationToken.None);
