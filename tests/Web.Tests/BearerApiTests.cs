@@ -118,6 +118,8 @@ public sealed class BearerApiTests(SeededWebFixture fx)
         Assert.Equal("forbidden", (await BodyAsync(operatorOnly)).GetProperty("code").GetString());
         using var adminOnly = await SendAsync(HttpMethod.Post, "/api/jobs", siem, new { job_type = "refresh_mv" });
         Assert.Equal(HttpStatusCode.Forbidden, adminOnly.StatusCode);
+        Assert.Equal("forbidden", (await BodyAsync(adminOnly)).GetProperty("code").GetString());
+        Assert.Equal(0, await fx.ScalarAsync<long>("SELECT count(*) FROM audit_events WHERE actor_upn = @upn", new { upn = $"app:{fx.Sim.ClientApps.Single(a => a.DisplayName == "SIEM connector").ClientId}" }));
     }
 
     [Fact]
