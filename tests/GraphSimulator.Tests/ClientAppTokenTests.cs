@@ -45,6 +45,10 @@ public sealed class ClientAppTokenTests(SharedSim fx) : IClassFixture<SharedSim>
         Assert.Equal(["Sentinel.Reader"], p.GetProperty("roles").EnumerateArray().Select(x => x.GetString()));
         Assert.False(p.TryGetProperty("scp", out _));
         Assert.False(p.TryGetProperty("azp", out _));
+
+        // v1 aud is the resource as the client named it.
+        var byId = await Msal(siem).AcquireTokenForClient([$"{fx.Sim.ClientId}/.default"]).ExecuteAsync();
+        Assert.Equal(fx.Sim.ClientId, Payload(byId.AccessToken).GetProperty("aud").GetString());
     }
 
     [Fact]

@@ -70,12 +70,22 @@ public static class TrustedHttp
         ConnectTimeout = TimeSpan.FromSeconds(15),
     };
 
-    /// <summary>The machine's trusted roots (on Linux: the OpenSSL certificate directory), read once.</summary>
+    /// <summary>
+    /// The machine's trusted roots (on Linux: the OpenSSL certificate directory), read once. A machine without a readable
+    /// root store trusts only the configured CA for the scoped hosts (fails closed).
+    /// </summary>
     private static readonly Lazy<X509Certificate2Collection> SystemRoots = new(() =>
     {
-        using var store = new X509Store(StoreName.Root, StoreLocation.LocalMachine);
-        store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
-        return store.Certificates;
+        try
+        {
+            using var store = new X509Store(StoreName.Root, StoreLocation.LocalMachine);
+            store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+            return store.Certificates;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return [];
+        }
     });
 
     private static X509Certificate2Collection LoadPem(string path)
