@@ -71,17 +71,7 @@ public sealed class BearerApiTests(SeededWebFixture fx)
         }
     }
 
-    private IConfidentialClientApplication Msal(string clientId, string secret) =>
-        ConfidentialClientApplicationBuilder.Create(clientId).WithClientSecret(secret)
-            .WithOidcAuthority($"{fx.Sim.BaseUrl}/{fx.Sim.TenantId}/v2.0").WithHttpClientFactory(new Factory(new HttpClient(TrustedHttp.CreateHandler(fx.Sim.CaFile)))).Build();
-
-    /// <summary>What a script with its own app registration does: client credentials for api://{sentinel client id}/.default.</summary>
-    private async Task<string> AppTokenAsync(string displayName, string scope = "api://{0}/.default")
-    {
-        var app = fx.Sim.ClientApps.Single(a => a.DisplayName == displayName);
-        var result = await Msal(app.ClientId, app.ClientSecret).AcquireTokenForClient([string.Format(scope, fx.Sim.ClientId)]).ExecuteAsync();
-        return result.AccessToken;
-    }
+    private Task<string> AppTokenAsync(string displayName, string scope = "api://{0}/.default") => AppTokens.ForAsync(fx.Sim, displayName, scope);
 
     private static JsonElement Payload(string jwt)
     {
@@ -127,7 +117,7 @@ public sealed class BearerApiTests(SeededWebFixture fx)
     {
         var unassigned = await AppTokenAsync("Unassigned app");
         Assert.False(Payload(unassigned).TryGetProperty("roles", out _));   // Entra issues it anyway: the role is the gate
-        var own = (await Msal(fx.Sim.ClientId, fx.Sim.ClientSecret).AcquireTokenForClient([$"api://{fx.Sim.ClientId}/.default"]).ExecuteAsync()).AccessToken;
+        var own = (await AppTokens.Msal(fx.Sim, fx.Sim.ClientId, fx.Sim.ClientSecret).AcquireTokenForClient([$"api://{fx.Sim.ClientId}/.default"]).ExecuteAsync()).AccessToken;
 
         foreach (var token in new[] { unassigned, own })
         {
