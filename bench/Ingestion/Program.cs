@@ -18,6 +18,9 @@ using Sentinel.Features.Ingestion;
 //   BENCH_PERMISSION_FILES  files for the permission-scan measurement (default 200000)
 //   BENCH_CEILING_ROWS  rows of the COPY ceiling measured on the same PostgreSQL (default 1000000; 0 skips it)
 //   BENCH_LATENCY_MS    simulated Graph latency of a second incremental run (default 150; 0 skips it)
+//   BENCH_RU_PER_MINUTE the tenant RU budget the run may draw (default 100,000,000: local throughput is measured
+//                       unthrottled; the RU each phase would cost is reported per phase)
+//   BENCH_STOP_AFTER    "items": stop after the full drive-item load (quick iterations on the full-load ratio)
 var simBase = Environment.GetEnvironmentVariable("SIM_BASE_URL") ?? throw new InvalidOperationException("SIM_BASE_URL is required");
 var ca = Environment.GetEnvironmentVariable("SIM_CA_FILE") ?? throw new InvalidOperationException("SIM_CA_FILE is required");
 var serverUrl = Environment.GetEnvironmentVariable("BENCH_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5503/postgres";
@@ -54,6 +57,8 @@ async Task<T> Send<T>(IRequest<T> request)
 }
 
 await Send(new ApplyMigrations.Command(Path.Combine(FindRoot(), "db", "init")));
+var ruPerMinute = int.Parse(Environment.GetEnvironmentVariable("BENCH_RU_PER_MINUTE") ?? "100000000");
+await provider.GetRequiredService<GraphRuBudget>().ConfigureAsync(ruPerMinute, (long)ruPerMinute * 1440, null, CancellationToken.None);
 using var sim = TrustedHttp.CreateClient(ca);
 sim.BaseAddress = new Uri(simBase + "/");
 
@@ -148,6 +153,12 @@ var peakItems = Interlocked.Read(ref peak);
 var itemRate = itemCount / items.Elapsed.TotalSeconds;
 if (ceiling is { } cl)
     Console.WriteLine($"drive items (full): {itemRate:N0} items/s = {itemRate / cl:F2} × the COPY ceiling ({cl:N0} rows/s); target ≥ 0.50");
+if (Environment.GetEnvironmentVariable("BENCH_STOP_AFTER") == "items")
+{
+    Console.WriteLine($"peak working set after drive items {peakItems / 1048576.0:F0} MB");
+    foreach (var row in rows) Console.WriteLine(row);
+    return 0;
+}
 var perm = await Phase("permissions", full, async () => await Send(new ScanPermissionsBatch.Command(options, full)));
 Row("permission scan", perm, ((ScanPermissionsBatch.Result)perm.Result).FilesScanned, "files");
 var peakFull = Interlocked.Read(ref peak);

@@ -45,4 +45,23 @@ public sealed class BatchedDeltaPollingTests(SimulatorFixture fixture) : IClassF
         }
         await GroundTruth.AssertMatchesAsync(fixture, "items");
     }
+
+    [Fact]
+    public async Task Drives_whose_polled_answer_is_one_final_page_are_merged_together_and_still_match_ground_truth()
+    {
+        var options = new GraphIngestOptions();
+        await fixture.IngestAsync("""{"phases": ["users", "sites", "drives", "drive_items"]}""");
+
+        // Changes spread over many drives, deletions, renames and moves included (paths and cascades are merged per group).
+        var applied = await fixture.Sim.MutateAsync(80, 11, ["createFile", "createFolder", "renameItem", "moveItem", "deleteItem", "renameFolderAndEditGrandchild"]);
+        Assert.NotEmpty(applied);
+        fixture.Clock.Advance(TimeSpan.FromMinutes(10));
+        var run = new IngestRun(fixture.Clock.GetUtcNow());
+        await fixture.SendAsync(new IngestDriveItemsDelta.Command(options, run));
+
+        var merged = run.Get("drives_merged_together");
+        var transactions = run.Get("merge_transactions");
+        Assert.True(merged > transactions, $"{merged} drives in {transactions} transactions: no drives were merged together");
+        await GroundTruth.AssertMatchesAsync(fixture, "items");
+    }
 }

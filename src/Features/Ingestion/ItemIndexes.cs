@@ -1,0 +1,83 @@
+using Dapper;
+using Sentinel.Features.Infrastructure;
+
+namespace Sentinel.Features.Ingestion;
+
+/// <summary>
+/// Secondary indexes of msgraph_drive_items deferred during the first full load (db/init 016): when the drive-item
+/// phase starts on an empty table, every index ingestion does not read is dropped (its definition kept in
+/// ingest_deferred_indexes, in the same transaction) and built once when the phase ends, whatever way it ends. A
+/// phase that finds definitions left by a run that died rebuilds them first unless the table is still empty.
+/// Kept: the primary key (merge), parent_id (path walks, cascades), (drive_id, parent_id) (sweep) and the
+/// deleted_at partial index (round-end cascade).
+/// </summary>
+internal static class ItemIndexes
+{
+    public const string Table = "msgraph_drive_items";
+
+    private static readonly string[] Kept =
+    [
+        "msgraph_drive_items_pkey", "msgraph_drive_items_parent_idx", "msgraph_drive_items_drive_parent_idx", "msgraph_drive_items_deleted_idx",
+    ];
+
+    /// <summary>Drops the deferrable indexes when the table is empty. Returns how many are deferred now.</summary>
+    public static async Task<int> DeferIfEmptyAsync(Db db, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        // No writer can slip a row in between the emptiness check and the drops.
+        await c.ExecuteAsync(new CommandDefinition($"LOCK TABLE {Table} IN SHARE ROW EXCLUSIVE MODE", transaction: tx, cancellationToken: ct));
+        if (await c.ExecuteScalarAsync<bool>(new CommandDefinition($"SELECT EXISTS (SELECT 1 FROM {Table})", transaction: tx, cancellationToken: ct)))
+            return 0;
+        var indexes = (await c.QueryAsync<(string Name, string Definition)>(new CommandDefinition("""
+            SELECT i.relname, pg_get_indexdef(x.indexrelid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+            WHERE t.relname = @Table AND t.relnamespace = 'public'::regnamespace AND NOT x.indisunique AND NOT x.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+              AND i.relname <> ALL(@Kept)
+            """, new { Table, Kept }, tx, cancellationToken: ct))).ToList();
+        foreach (var (name, definition) in indexes)
+        {
+            await c.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO ingest_deferred_indexes (index_name, table_name, definition) VALUES (@name, @Table, @definition)
+                ON CONFLICT (index_name) DO UPDATE SET definition = EXCLUDED.definition, deferred_at = now()
+                """, new { name, Table, definition }, tx, cancellationToken: ct));
+            await c.ExecuteAsync(new CommandDefinition($"DROP INDEX public.\"{name}\"", transaction: tx, cancellationToken: ct));
+        }
+        var pending = await c.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*) FROM ingest_deferred_indexes", transaction: tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return pending;
+    }
+
+    /// <summary>Whether definitions are waiting (a first load in progress, or one that died).</summary>
+    public static async Task<int> PendingAsync(Db db, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        return await c.ExecuteScalarAsync<int>(new CommandDefinition("SELECT count(*) FROM ingest_deferred_indexes", cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Builds every deferred index (largest first, <paramref name="parallel"/> at a time; sorted builds with a larger
+    /// maintenance_work_mem) and forgets each definition in the transaction that built it. Idempotent.
+    /// </summary>
+    public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct)
+    {
+        List<(string Name, string Definition)> deferred;
+        await using (var c = await db.OpenAsync(ct))
+            deferred = (await c.QueryAsync<(string, string)>(new CommandDefinition(
+                "SELECT index_name, definition FROM ingest_deferred_indexes ORDER BY (definition ILIKE '%USING gin%') DESC, index_name",
+                cancellationToken: ct))).ToList();
+        await Parallel.ForEachAsync(deferred, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct }, async (index, token) =>
+        {
+            await using var c = await db.OpenAsync(token);
+            await using var tx = await c.BeginTransactionAsync(token);
+            await c.ExecuteAsync(new CommandDefinition("SET LOCAL maintenance_work_mem = '256MB'", transaction: tx, cancellationToken: token));
+            var exists = await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT to_regclass('public.' || quote_ident(@Name)) IS NOT NULL", new { index.Name }, tx, cancellationToken: token));
+            if (!exists) await c.ExecuteAsync(new CommandDefinition(index.Definition, transaction: tx, cancellationToken: token, commandTimeout: 0));
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM ingest_deferred_indexes WHERE index_name = @Name", new { index.Name }, tx, cancellationToken: token));
+            await tx.CommitAsync(token);
+        });
+        return deferred.Count;
+    }
+}
