@@ -20,6 +20,13 @@ public sealed record ClientApp(string DisplayName, string ClientId, string Clien
         new("Unassigned app", "5a1e0c7d-1b2c-4d3e-8f40-5162738495a4", "sim-unassigned-secret", "0c4f7a10-4444-4a2b-9c3d-4e5f60718294", []),
     ];
 
+    /// <summary>ToString without the secret.</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"DisplayName = {DisplayName}, ClientId = {ClientId}, ServicePrincipalId = {ServicePrincipalId}, Roles = [{string.Join(", ", Roles ?? [])}]");
+        return true;
+    }
+
     /// <summary>Why a list of client apps cannot be a tenant's (duplicate or clashing ids, empty secret, a role Sentinel does not define), or null.</summary>
     public static string? Check(IReadOnlyList<ClientApp> apps, string sentinelClientId)
     {

@@ -133,6 +133,8 @@ public sealed class ClientAppTokenTests(SharedSim fx) : IClassFixture<SharedSim>
         var o = SimulatorCli.Parse(["--client-apps", json], new Hashtable())!;
         var app = Assert.Single(o.ClientApps);
         Assert.Equal(("Splunk", "Sentinel.Reader"), (app.DisplayName, Assert.Single(app.Roles)));
+        Assert.DoesNotContain("clientSecret", app.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Splunk", app.ToString());
         Assert.Empty(SimulatorCli.Parse([], new Hashtable { ["SIM_CLIENT_APPS"] = "[]" })!.ClientApps);
         Assert.Equal(4, SimulatorCli.Parse([], new Hashtable())!.ClientApps.Count);
 
