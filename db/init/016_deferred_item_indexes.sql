@@ -10,3 +10,9 @@ CREATE TABLE ingest_deferred_indexes (
     definition  text NOT NULL,
     deferred_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- The round-end cascade looks up the folders a round deleted, per drive (several drives at once when their rounds
+-- are merged together): (drive_id, deleted_at) over deleted folders only, instead of every recent deletion of the
+-- tenant through msgraph_drive_items_deleted_idx. Small, and kept during the first full load.
+CREATE INDEX msgraph_drive_items_deleted_folders_idx ON msgraph_drive_items (drive_id, deleted_at)
+    WHERE deleted_at IS NOT NULL AND is_folder;

@@ -144,7 +144,7 @@ internal sealed class Simulator
         if (top)
         {
             var latency = Faults.LatencyMs() + (kind == FaultKind.Slow ? 2000 : 0);
-            if (latency > 0) await Task.Delay(latency);
+            if (latency > 0) await Task.Delay(TimeSpan.FromMilliseconds(latency), Time);
         }
         switch (kind)
         {
@@ -288,7 +288,7 @@ internal sealed class Simulator
         var outerKind = Faults.Any ? Faults.Pick("/$batch", false, false, isBatch: true) : FaultKind.None;
         var first429 = outerKind == FaultKind.Batch429;
         var latency = Faults.LatencyMs() + (outerKind == FaultKind.Slow ? 2000 : 0);
-        if (latency > 0) await Task.Delay(latency);
+        if (latency > 0) await Task.Delay(TimeSpan.FromMilliseconds(latency), Time);
         // faults aimed at the whole batch request
         GraphResponse? outerFault = outerKind switch
         {

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Sentinel.TestSupport;
 
 namespace Sentinel.GraphSimulator.Tests;
 
@@ -22,6 +22,16 @@ public sealed class FaultTests : IAsyncLifetime
     {
         _http.Dispose();
         await _sim.DisposeAsync();
+    }
+
+    /// <summary>Replaces the test's simulator with one on <paramref name="clock"/> (a token it issued itself: no timers on the way).</summary>
+    private async Task RestartOnAsync(TimeProvider clock)
+    {
+        _http.Dispose();
+        await _sim.DisposeAsync();
+        _sim = await SimulatorInstance.StartAsync(new SimulatorOptions { Profile = "small", Seed = 5, Port = 0, CertDir = SimHarness.CertDir }, clock);
+        _http = SimHarness.Http(_sim);
+        _http.DefaultRequestHeaders.Authorization = new("Bearer", _sim.IssueGraphToken());
     }
 
     private async Task SetFaults(object cfg)
@@ -170,12 +180,14 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task Outer_faults_hit_the_whole_batch()
     {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        await RestartOnAsync(clock);
         await SetFaults(new { script = new[] { "429@/$batch" }, retryAfterSeconds = 1 });
         var body = JsonSerializer.Serialize(new { requests = new[] { new { id = "1", method = "GET", url = "/sites/root" } } });
         var r = await _http.PostAsync($"{G}/$batch", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal((HttpStatusCode)429, r.StatusCode);
         Assert.NotNull(r.Headers.RetryAfter);
-        await Task.Delay(1100);
+        clock.Advance(TimeSpan.FromSeconds(1)); // the client honours Retry-After: 1
         var ok = await _http.PostAsync($"{G}/$batch", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         Assert.Equal(0, (await Stats()).GetProperty("requestsDuringRetryAfter").GetInt64());
@@ -208,10 +220,18 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task Latency_is_applied()
     {
+        var clock = new WaitingFakeTime();
+        await RestartOnAsync(clock);
         await SetFaults(new { latencyMinMs = 300, latencyMaxMs = 320 });
-        var sw = Stopwatch.StartNew();
-        (await _http.GetAsync($"{G}/sites/root")).EnsureSuccessStatusCode();
-        Assert.True(sw.ElapsedMilliseconds >= 290);
+        clock.Forget();
+        var response = _http.GetAsync($"{G}/sites/root");
+
+        // The answer waits on the simulator's clock for the configured latency, and comes once that time has passed.
+        var latency = await clock.NextWaitAsync();
+        Assert.InRange(latency, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(320));
+        Assert.False(response.IsCompleted);
+        clock.Advance(latency);
+        (await response).EnsureSuccessStatusCode();
     }
 
     [Fact]

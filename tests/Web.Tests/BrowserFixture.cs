@@ -47,17 +47,9 @@ public sealed class BrowserFixture : WebFixture
         await StartDatabaseAndSimulatorAsync();
         _worker = WorkerHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["DATABASE_URL"] = ConnectionString,
-                ["ENTRA_INSTANCE"] = Sim.EntraInstance,
-                ["ENTRA_TENANT_ID"] = Sim.TenantId,
-                ["ENTRA_CLIENT_ID"] = Sim.ClientId,
-                ["ENTRA_CLIENT_SECRET"] = Sim.ClientSecret,
-                ["GRAPH_BASE_URL"] = Sim.GraphBaseUrl,
-                ["SENTINEL_CA_FILE"] = Sim.CaFile,
-                ["SCHEDULER_POLL_SECONDS"] = "1",
-            });
+            var config = HostConfig();
+            config["SCHEDULER_POLL_SECONDS"] = "1";
+            builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
         await _worker.StartAsync();

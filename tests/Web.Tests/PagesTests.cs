@@ -112,7 +112,11 @@ public sealed class PagesTests(SeededWebFixture fx)
     [InlineData("/inventory/permissions?link_scope=everyone", "link_scope")]
     [InlineData("/inventory/users?deleted=maybe", "deleted")]
     [InlineData("/inventory/items?limit=100000", "limit")]
-    public async Task Bad_inventory_input_gets_a_400_page_naming_the_field(string url, string field)
+    [InlineData("/inventory/items?limit=201&format=html", "limit")]
+    [InlineData("/changes?from=yesterday", "from")]
+    [InlineData("/changes?to=2026-13-01", "to")]
+    [InlineData("/changes?limit=500", "limit")]
+    public async Task Bad_list_input_gets_a_400_page_naming_the_field(string url, string field)
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);
         using var response = await reader.Http.GetAsync(url);

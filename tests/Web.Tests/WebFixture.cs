@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Sentinel.Features.Infrastructure;
 using Sentinel.GraphSimulator;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Web.Tests;
 
@@ -68,23 +68,26 @@ public class WebFixture : IAsyncLifetime
     public WebApplication BuildWeb(IDictionary<string, string?>? overrides = null) =>
         WebAppHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", WebContentRoot()], builder =>
         {
-            var config = new Dictionary<string, string?>
-            {
-                ["DATABASE_URL"] = ConnectionString,
-                ["ENTRA_INSTANCE"] = Sim.EntraInstance,
-                ["ENTRA_TENANT_ID"] = Sim.TenantId,
-                ["ENTRA_CLIENT_ID"] = Sim.ClientId,
-                ["ENTRA_CLIENT_SECRET"] = Sim.ClientSecret,
-                ["GRAPH_BASE_URL"] = Sim.GraphBaseUrl,
-                ["SENTINEL_CA_FILE"] = Sim.CaFile,
-                ["WORKER_API_URL"] = "http://127.0.0.1:9",
-            };
+            var config = HostConfig();
+            config["WORKER_API_URL"] = "http://127.0.0.1:9";
             foreach (var (k, v) in ExtraConfig()) config[k] = v;
             foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) config[k] = v;
             builder.Configuration.AddInMemoryCollection(config);
             ConfigureBuilder(builder);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
+
+    /// <summary>What web and worker hosts share: this fixture's database and the simulator's identity and Graph endpoints.</summary>
+    protected Dictionary<string, string?> HostConfig() => new()
+    {
+        ["DATABASE_URL"] = ConnectionString,
+        ["ENTRA_INSTANCE"] = Sim.EntraInstance,
+        ["ENTRA_TENANT_ID"] = Sim.TenantId,
+        ["ENTRA_CLIENT_ID"] = Sim.ClientId,
+        ["ENTRA_CLIENT_SECRET"] = Sim.ClientSecret,
+        ["GRAPH_BASE_URL"] = Sim.GraphBaseUrl,
+        ["SENTINEL_CA_FILE"] = Sim.CaFile,
+    };
 
     /// <summary>src/Web (for wwwroot), located from this source file (the binaries may live outside the repo).</summary>
     public static string WebContentRoot([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>

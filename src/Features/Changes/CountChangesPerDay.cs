@@ -8,7 +8,11 @@ namespace Sentinel.Features.Changes;
 /// <summary>Changes per UTC day over a range (default: the last 30 days), split into worsening and improving, for the chart.</summary>
 public static class CountChangesPerDay
 {
-    public sealed record Query(DateTimeOffset? From = null, DateTimeOffset? To = null, string? Kind = null, bool ExternalOnly = false) : IRequest<IReadOnlyList<Day>>;
+    public sealed record Query(string? From = null, string? To = null, string? Kind = null, bool ExternalOnly = false) : IRequest<IReadOnlyList<Day>>
+    {
+        public DateTimeOffset? FromTime => ChangeTime.Parse(From, endOfDay: false);
+        public DateTimeOffset? ToTime => ChangeTime.Parse(To, endOfDay: true);
+    }
 
     public sealed record Day(DateOnly Date, long Worsening, long Improving);
 
@@ -16,7 +20,9 @@ public static class CountChangesPerDay
     {
         public Validator()
         {
-            RuleFor(q => q.To).Must((q, to) => q.From is null || to is null || (to > q.From && to - q.From <= TimeSpan.FromDays(800)))
+            RuleFor(q => q.From).Must(ChangeTime.IsValid).WithMessage(ChangeTime.Rule("from"));
+            RuleFor(q => q.To).Must(ChangeTime.IsValid).WithMessage(ChangeTime.Rule("to"));
+            RuleFor(q => q.To).Must((q, _) => q.FromTime is not { } from || q.ToTime is not { } to || (to > from && to - from <= TimeSpan.FromDays(800)))
                 .WithMessage("to must be after from, at most 800 days later");
             RuleFor(q => q.Kind).Must(k => k is null || ChangeKinds.All.Any(x => x.Key == k)).WithMessage("kind is not a change kind");
         }
@@ -37,8 +43,8 @@ public static class CountChangesPerDay
     {
         public async Task<IReadOnlyList<Day>> Handle(Query request, CancellationToken ct)
         {
-            var to = request.To ?? clock.GetUtcNow();
-            var from = request.From ?? to.AddDays(-30);
+            var to = request.ToTime ?? clock.GetUtcNow();
+            var from = request.FromTime ?? to.AddDays(-30);
             await using var connection = await db.OpenAsync(ct);
             var rows = await connection.QueryAsync<(DateTime Date, long Worsening, long Improving)>(new CommandDefinition(Sql,
                 new { From = from, To = to, request.Kind, request.ExternalOnly }, cancellationToken: ct));

@@ -15,8 +15,15 @@ public static class ListChanges
 {
     public sealed record Query(
         string? Kind = null, string? Scope = null, string? SiteId = null, string? Principal = null, bool ExternalOnly = false,
-        DateTimeOffset? From = null, DateTimeOffset? To = null, long? AfterChangeId = null, string? ItemId = null,
-        string Sort = "newest", string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>;
+        string? From = null, string? To = null, long? AfterChangeId = null, string? ItemId = null,
+        string Sort = "newest", string? Cursor = null, int Limit = 50, bool Html = false) : IRequest<Page<Row>>
+    {
+        public DateTimeOffset? FromTime => ChangeTime.Parse(From, endOfDay: false);
+        public DateTimeOffset? ToTime => ChangeTime.Parse(To, endOfDay: true);
+    }
+
+    /// <summary>Rows per call: an HTML page renders at most 200; API readers and CSV exports take up to 1000.</summary>
+    public const int MaxHtmlLimit = 200, MaxLimit = 1000;
 
     public sealed record Row(long ChangeId, Guid? RunId, DateTimeOffset RecordedAt, string Kind, string? Scope, short Risk,
         string? ItemId, string? DriveId, string? SiteId, string? SiteName, string? ItemName, string? ItemPath,
@@ -36,9 +43,12 @@ public static class ListChanges
             RuleFor(q => q.SiteId).MaximumLength(300).WithMessage("site_id must be at most 300 characters");
             RuleFor(q => q.ItemId).MaximumLength(300).WithMessage("item_id must be at most 300 characters");
             RuleFor(q => q.Principal).MaximumLength(320).WithMessage("principal must be at most 320 characters");
-            RuleFor(q => q.To).Must((q, to) => q.From is null || to is null || to > q.From).WithMessage("to must be after from");
+            RuleFor(q => q.From).Must(ChangeTime.IsValid).WithMessage(ChangeTime.Rule("from"));
+            RuleFor(q => q.To).Must(ChangeTime.IsValid).WithMessage(ChangeTime.Rule("to"));
+            RuleFor(q => q.To).Must((q, _) => q.FromTime is not { } from || q.ToTime is not { } to || to > from).WithMessage("to must be after from");
             RuleFor(q => q.Sort).Must(s => s is "newest" or "risk").WithMessage("sort must be newest or risk");
-            RuleFor(q => q.Limit).InclusiveBetween(1, 1000).WithMessage("limit must be between 1 and 1000");
+            RuleFor(q => q.Limit).InclusiveBetween(1, MaxHtmlLimit).When(q => q.Html).WithMessage($"limit must be between 1 and {MaxHtmlLimit}");
+            RuleFor(q => q.Limit).InclusiveBetween(1, MaxLimit).Unless(q => q.Html).WithMessage($"limit must be between 1 and {MaxLimit}");
             RuleFor(q => q.AfterChangeId).GreaterThanOrEqualTo(0).WithMessage("after must be a change id (0 or more)");
             RuleFor(q => q.Cursor).Must((q, c) => InventoryQuery.IsValidCursor(c, 1)).WithMessage("cursor is not a valid page cursor");
         }
@@ -71,8 +81,8 @@ public static class ListChanges
                 args.Add("PrincipalLike", "%" + request.Principal.Trim().Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%");
             }
             if (request.ExternalOnly) where.Add("c.is_external");
-            if (request.From is not null) { where.Add("c.recorded_at >= @From"); args.Add("From", request.From); }
-            if (request.To is not null) { where.Add("c.recorded_at < @To"); args.Add("To", request.To); }
+            if (request.FromTime is { } from) { where.Add("c.recorded_at >= @From"); args.Add("From", from); }
+            if (request.ToTime is { } to) { where.Add("c.recorded_at < @To"); args.Add("To", to); }
             if (request.AfterChangeId is not null) { where.Add("c.change_id > @After"); args.Add("After", request.AfterChangeId); }
             var risk = request.Sort == "risk";
             if (InventoryQuery.DecodeCursor(request.Cursor, 1) is { } cursor)

@@ -34,6 +34,12 @@ public sealed class Scheduler(
     /// <summary>Completes once the first LISTEN for run-now requests is in effect (a signal for tests and health, not a sleep).</summary>
     public Task Listening => _listening.Task;
 
+    /// <summary>Completes when every run this instance is executing now has ended (its completion recorded); at once when none runs.</summary>
+    public Task WhenIdle() => Task.WhenAll(_running.Values.Select(r => r.Task));
+
+    /// <summary>Completes when one of the runs executing now ends, freeing a slot and its job's lock; at once when none runs.</summary>
+    public Task WhenAnyRunEnds() => _running.IsEmpty ? Task.CompletedTask : Task.WhenAny(_running.Values.Select(r => r.Task));
+
     /// <summary>Asks the loop to tick now (run-now NOTIFY, a finished run freeing a slot).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
 

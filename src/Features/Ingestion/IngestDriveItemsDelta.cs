@@ -58,24 +58,28 @@ public static class IngestDriveItemsDelta
             FROM unnest(@Ids::text[], @Removed::boolean[], @Raws::text[], @Parents::text[], @DriveIds::text[]) AS x(id, removed, raw, a, drive_id)
         ),
         -- 1. Paths of the page's live items: from the items whose parent is not in the page (parent path from the table;
-        --    NULL while the parent is unknown) down through the page. s.a = parentReference.id.
+        --    NULL while the parent is unknown) down through the page, with the permission root (the nearest
+        --    ancestor-or-self that is a drive root or carries the shared facet). s.a = parentReference.id.
         sp AS (
             SELECT s.id,
                    CASE WHEN s.raw ? 'root' THEN '/'
                         WHEN p.path IS NULL OR p.deleted_at IS NOT NULL THEN NULL
                         WHEN p.path = '/' THEN '/' || (s.raw->>'name')
                         ELSE p.path || '/' || (s.raw->>'name') END AS path,
+                   CASE WHEN s.raw ? 'root' OR s.raw ? 'shared' THEN s.id
+                        WHEN p.deleted_at IS NULL THEN p.permission_root_id END AS root,
                    0 AS depth
             FROM s LEFT JOIN msgraph_drive_items p ON p.id = s.a
             WHERE NOT s.removed AND NOT EXISTS (SELECT 1 FROM s x WHERE x.id = s.a AND NOT x.removed)
             UNION ALL
-            SELECT c.id, CASE WHEN sp.path = '/' THEN '/' || (c.raw->>'name') ELSE sp.path || '/' || (c.raw->>'name') END, sp.depth + 1
+            SELECT c.id, CASE WHEN sp.path = '/' THEN '/' || (c.raw->>'name') ELSE sp.path || '/' || (c.raw->>'name') END,
+                   CASE WHEN c.raw ? 'shared' THEN c.id ELSE sp.root END, sp.depth + 1
             FROM sp JOIN s c ON c.a = sp.id AND NOT c.removed AND NOT c.raw ? 'root'
             WHERE sp.path IS NOT NULL AND sp.depth < 1000
         ),
         -- 2. Whose path changes (new, revived, renamed, moved, or below such an item): their table descendants follow (the walk).
         staged AS MATERIALIZED (
-            SELECT s.id, s.raw, s.a, s.drive_id, sp.path,
+            SELECT s.id, s.raw, s.a, s.drive_id, sp.path, sp.root,
                    NOT EXISTS (SELECT 1 FROM msgraph_drive_items i WHERE i.id = s.id AND i.deleted_at IS NULL AND i.path IS NOT DISTINCT FROM sp.path) AS moved
             FROM s LEFT JOIN sp ON sp.id = s.id
             WHERE NOT s.removed
@@ -83,12 +87,16 @@ public static class IngestDriveItemsDelta
         -- 3. Merge (an unchanged object is not rewritten).
         live AS (
             INSERT INTO msgraph_drive_items AS t (id, drive_id, name, web_url, parent_id, path, is_folder, size, mime_type, file_hash_sha1,
-                created_dt, modified_dt, created_by_user_id, last_modified_by_user_id, synced_at, deleted_at, raw, is_root, c_tag, permissions_dirty)
+                created_dt, modified_dt, created_by_user_id, last_modified_by_user_id, synced_at, deleted_at, raw, is_root, c_tag, permissions_dirty,
+                has_unique_permissions, permission_root_id)
             SELECT s.id, s.drive_id, s.raw->>'name', s.raw->>'webUrl', s.a, s.path, (s.raw ? 'folder' OR s.raw ? 'root'),
                    (s.raw->>'size')::bigint, s.raw->'file'->>'mimeType', s.raw->'file'->'hashes'->>'sha1Hash',
                    (s.raw->>'createdDateTime')::timestamptz, (s.raw->>'lastModifiedDateTime')::timestamptz,
                    s.raw->'createdBy'->'user'->>'id', s.raw->'lastModifiedBy'->'user'->>'id', @Now, NULL, s.raw, s.raw ? 'root', s.raw->>'cTag',
-                   lower(COALESCE(s.raw->>'@microsoft.graph.sharedChanged', '')) = 'true'
+                   lower(COALESCE(s.raw->>'@microsoft.graph.sharedChanged', '')) = 'true',
+                   -- a new item's place in the permission hierarchy, as MaintainPermissionRoots computes it (it stays the
+                   -- authority and recomputes every touched drive; set here, a first load does not rewrite every row there)
+                   s.raw ? 'root' OR s.raw ? 'shared', s.root
             FROM staged s
             ON CONFLICT (id) DO UPDATE SET
                 drive_id = EXCLUDED.drive_id, name = EXCLUDED.name, web_url = EXCLUDED.web_url, parent_id = EXCLUDED.parent_id, path = EXCLUDED.path,

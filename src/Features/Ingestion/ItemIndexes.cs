@@ -9,7 +9,7 @@ namespace Sentinel.Features.Ingestion;
 /// ingest_deferred_indexes, in the same transaction) and built once when the phase ends, whatever way it ends. A
 /// phase that finds definitions left by a run that died rebuilds them first unless the table is still empty.
 /// Kept: the primary key (merge), parent_id (path walks, cascades), (drive_id, parent_id) (sweep) and the
-/// deleted_at partial index (round-end cascade).
+/// deleted_at partial indexes (round-end cascade).
 /// </summary>
 internal static class ItemIndexes
 {
@@ -18,6 +18,7 @@ internal static class ItemIndexes
     private static readonly string[] Kept =
     [
         "msgraph_drive_items_pkey", "msgraph_drive_items_parent_idx", "msgraph_drive_items_drive_parent_idx", "msgraph_drive_items_deleted_idx",
+        "msgraph_drive_items_deleted_folders_idx",
     ];
 
     /// <summary>Drops the deferrable indexes when the table is empty. Returns how many are deferred now.</summary>

@@ -1,19 +1,9 @@
-using FluentValidation;
 using System.Text;
 using System.Text.Json;
 using Dapper;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Sentinel.Features.Inventory;
-
-/// <summary>How soft-deleted rows are shown: all (with a badge), live only, or deleted only.</summary>
-public enum DeletedFilter { All, Exclude, Only }
-
-/// <summary>One page of rows and the keyset cursor of the next page (null on the last page).</summary>
-public sealed record Page<T>(IReadOnlyList<T> Rows, string? NextCursor);
-
-/// <summary>A sortable column: its SQL expression and the PostgreSQL type the cursor value is cast to.</summary>
-public sealed record SortColumn(string Expression, string SqlType);
 
 /// <summary>
 /// Builds the WHERE/ORDER BY/LIMIT tail of an inventory slice's SQL: filters with named parameters and
@@ -35,7 +25,7 @@ public sealed class InventoryQuery
         return this;
     }
 
-    public InventoryQuery Deleted(DeletedFilter filter, string column) => filter switch
+    public InventoryQuery Deleted(string filter, string column) => filter switch
     {
         DeletedFilter.Exclude => Where($"{column} IS NULL"),
         DeletedFilter.Only => Where($"{column} IS NOT NULL"),
@@ -109,25 +99,4 @@ public sealed class InventoryQuery
     public static bool IsValidCursor(string? cursor, int idCount) => string.IsNullOrEmpty(cursor) || DecodeCursor(cursor, idCount) is not null;
 
     private static string EscapeLike(string s) => s.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
-}
-
-/// <summary>The search, sort and paging inputs every inventory list takes.</summary>
-public interface IInventoryListQuery
-{
-    string? Search { get; }
-    string Sort { get; }
-    string? Cursor { get; }
-    int Limit { get; }
-}
-
-/// <summary>Rules every inventory list shares; a list's validator derives from it and adds its own filters.</summary>
-internal abstract class InventoryListValidator<T> : AbstractValidator<T> where T : IInventoryListQuery
-{
-    protected InventoryListValidator(IReadOnlyDictionary<string, SortColumn> sorts, int cursorIdCount)
-    {
-        RuleFor(q => q.Search).MaximumLength(200).WithMessage("search must be at most 200 characters");
-        RuleFor(q => q.Sort).Must(sorts.ContainsKey).WithMessage($"sort must be one of: {string.Join(", ", sorts.Keys)}");
-        RuleFor(q => q.Limit).InclusiveBetween(1, InventoryQuery.MaxExportRows).WithMessage($"limit must be between 1 and {InventoryQuery.MaxExportRows}");
-        RuleFor(q => q.Cursor).Must(c => InventoryQuery.IsValidCursor(c, cursorIdCount)).WithMessage("cursor is not a valid page cursor");
-    }
 }

@@ -8,8 +8,8 @@ namespace Sentinel.Features.Inventory;
 /// <summary>Drives (document libraries and OneDrives): search over name, site/type/deleted filters.</summary>
 public static class ListDrives
 {
-    public sealed record Query(string? Search = null, string? SiteId = null, string? DriveType = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+    public sealed record Query(string? Search = null, string? SiteId = null, string? DriveType = null, string Deleted = DeletedFilter.All,
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string? Name, string? DriveType, string? SiteId, string? SiteName, string? OwnerId, string? OwnerName,
         string? WebUrl, DateTimeOffset? DeletedAt, string SortValue);

@@ -8,8 +8,8 @@ namespace Sentinel.Features.Inventory;
 /// <summary>Groups with their live direct-member count: search over name and e-mail, deleted filter.</summary>
 public static class ListGroups
 {
-    public sealed record Query(string? Search = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+    public sealed record Query(string? Search = null, string Deleted = DeletedFilter.All,
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string? DisplayName, string? Mail, bool? SecurityEnabled, bool? MailEnabled, string? GroupTypes,
         long MemberCount, DateTimeOffset? DeletedAt, string SortValue);

@@ -10,9 +10,9 @@ public static class ListItems
 {
     public sealed record Query(
         string? Search = null, string? DriveId = null, string? SiteId = null, string? Kind = null,
-        DeletedFilter Deleted = DeletedFilter.All, bool UniqueOnly = false, string? LinkScope = null,
+        string Deleted = DeletedFilter.All, bool UniqueOnly = false, string? LinkScope = null,
         string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50,
-        bool StaleExposed = false) : IRequest<Page<Row>>, IInventoryListQuery;
+        bool StaleExposed = false, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string DriveId, string? Name, string? Path, bool? IsFolder, long? Size,
         DateTimeOffset? ModifiedDt, DateTimeOffset? DeletedAt, string? DriveName, string? SiteId, string? SiteName, string? WebUrl,

@@ -17,9 +17,9 @@ public static class ListPermissions
     public sealed record Query(
         string? Search = null, string? LinkScope = null, string? LinkType = null, bool ExternalOnly = false,
         bool NeverExpires = false, bool ExposedOnly = false, bool UniqueOnly = false, string? DriveId = null, string? SiteId = null,
-        string? ItemId = null, DeletedFilter Deleted = DeletedFilter.All,
+        string? ItemId = null, string Deleted = DeletedFilter.All,
         string Sort = "risk", bool Descending = false, string? Cursor = null, int Limit = 50,
-        string? Risk = null, bool ClaimOnly = false) : IRequest<Page<Row>>, IInventoryListQuery;
+        string? Risk = null, bool ClaimOnly = false, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string PermissionId, string ItemId, string? DriveId, string? ItemName, string? ItemPath, string? Roles,
         string? LinkType, string? LinkScope, DateTimeOffset? LinkExpirationDt, string? InheritedFromId, DateTimeOffset? DeletedAt,

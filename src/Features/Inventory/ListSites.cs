@@ -8,8 +8,8 @@ namespace Sentinel.Features.Inventory;
 /// <summary>SharePoint sites with their drive count: search over name and URL, deleted filter.</summary>
 public static class ListSites
 {
-    public sealed record Query(string? Search = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+    public sealed record Query(string? Search = null, string Deleted = DeletedFilter.All,
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string? Name, string? WebUrl, long DriveCount, DateTimeOffset? DeletedAt, string SortValue);
 

@@ -8,8 +8,8 @@ namespace Sentinel.Features.Inventory;
 /// <summary>Directory users: search over name, UPN and e-mail; member/guest and deleted filters; reach (files they can open), sortable.</summary>
 public static class ListUsers
 {
-    public sealed record Query(string? Search = null, string? UserType = null, DeletedFilter Deleted = DeletedFilter.All,
-        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50) : IRequest<Page<Row>>, IInventoryListQuery;
+    public sealed record Query(string? Search = null, string? UserType = null, string Deleted = DeletedFilter.All,
+        string Sort = "name", bool Descending = false, string? Cursor = null, int Limit = 50, bool Export = false) : IRequest<Page<Row>>, IInventoryListQuery;
 
     public sealed record Row(string Id, string? DisplayName, string? UserPrincipalName, string? Mail, bool? AccountEnabled,
         string? UserType, string? Department, DateTimeOffset? DeletedAt, long Reach, string SortValue);

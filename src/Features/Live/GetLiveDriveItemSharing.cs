@@ -16,8 +16,8 @@ public static class GetLiveDriveItemSharing
     {
         public Validator()
         {
-            RuleFor(q => q.DriveId).NotEmpty().MaximumLength(300).Matches(@"^[A-Za-z0-9!_\-\.]+$").WithMessage("drive_id must be a Graph drive id");
-            RuleFor(q => q.ItemId).NotEmpty().MaximumLength(300).Matches(@"^[A-Za-z0-9!_\-\.]+$").WithMessage("item_id must be a Graph item id");
+            RuleFor(q => q.DriveId).GraphId("drive_id", "drive");
+            RuleFor(q => q.ItemId).GraphId("item_id", "item");
         }
     }
 

@@ -2,7 +2,7 @@ using FluentValidation;
 
 namespace Sentinel.Features.Live;
 
-/// <summary>What a Graph drive or item id may look like before it is put into a request path.</summary>
+/// <summary>What a Graph drive or item id may look like before it is put into a request path (every live slice that takes one).</summary>
 internal static class GraphIdRules
 {
     private const string Pattern = @"^[A-Za-z0-9!_\-\.]+$";

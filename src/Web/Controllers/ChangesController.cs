@@ -19,16 +19,15 @@ public sealed class ChangesController(IMediator mediator) : Controller
     public async Task<IActionResult> Index(ChangesFilter f, string? format, CancellationToken ct)
     {
         var review = await mediator.Send(new GetReviewStatus.Query(User.FindFirst("oid")?.Value, User.FindFirst("preferred_username")?.Value, 0), ct);
-        var query = f.ToQuery(review.LastReview?.UpToChangeId);
+        var query = f.ToQuery(review.LastReview?.UpToChangeId, html: format != "csv");
         if (format == "csv")
             return await CsvExport.StreamAsync(this, "changes",
                 ["change_id", "recorded_at", "run_id", "kind", "scope", "risk", "site", "item_id", "item_name", "item_path", "principal_type", "principal_id", "principal_name", "external", "before", "after"],
                 (cursor, limit, c) => mediator.Send(query with { Cursor = cursor, Limit = limit }, c),
                 r => [r.ChangeId, r.RecordedAt, r.RunId, r.Kind, r.Scope, r.Risk, r.SiteName, r.ItemId, r.ItemName, r.ItemPath, r.PrincipalType, r.PrincipalId,
                       r.PrincipalName, r.IsExternal, r.Before?.GetRawText(), r.After?.GetRawText()], ct);
-        if (query.Limit > 200) throw Sentinel.Features.Infrastructure.RequestValidationException.For("limit", "limit must be between 1 and 200");
         var page = await mediator.Send(query, ct);
-        var days = await mediator.Send(new CountChangesPerDay.Query(f.FromTime, f.ToTime, query.Kind, f.External), ct);
+        var days = await mediator.Send(new CountChangesPerDay.Query(query.From, query.To, query.Kind, f.External), ct);
         return View(new PageModel(f, page, days, review));
     }
 

@@ -23,7 +23,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     [HttpGet("users")]
     public async Task<IActionResult> Users(InventoryFilter f, string? format, CancellationToken ct)
     {
-        var query = new ListUsers.Query(f.Q, f.UserType, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
+        var query = new ListUsers.Query(f.Q, f.UserType, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageSize, Export: format == "csv");
         if (format == "csv")
             return await Csv("users", (c, l) => query with { Cursor = c, Limit = l }, ["id", "display_name", "user_principal_name", "mail", "account_enabled", "user_type", "department", "reach", "deleted_at"],
                 r => [r.Id, r.DisplayName, r.UserPrincipalName, r.Mail, r.AccountEnabled, r.UserType, r.Department, r.Reach, r.DeletedAt], ct);
@@ -34,7 +34,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     [HttpGet("groups")]
     public async Task<IActionResult> Groups(InventoryFilter f, string? format, CancellationToken ct)
     {
-        var query = new ListGroups.Query(f.Q, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
+        var query = new ListGroups.Query(f.Q, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageSize, Export: format == "csv");
         if (format == "csv")
             return await Csv("groups", (c, l) => query with { Cursor = c, Limit = l }, ["id", "display_name", "mail", "security_enabled", "mail_enabled", "group_types", "member_count", "deleted_at"],
                 r => [r.Id, r.DisplayName, r.Mail, r.SecurityEnabled, r.MailEnabled, r.GroupTypes?.Replace(',', ';'), r.MemberCount, r.DeletedAt], ct);
@@ -48,7 +48,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     [HttpGet("sites")]
     public async Task<IActionResult> Sites(InventoryFilter f, string? format, CancellationToken ct)
     {
-        var query = new ListSites.Query(f.Q, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
+        var query = new ListSites.Query(f.Q, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageSize, Export: format == "csv");
         if (format == "csv")
             return await Csv("sites", (c, l) => query with { Cursor = c, Limit = l }, ["id", "name", "web_url", "drive_count", "deleted_at"], r => [r.Id, r.Name, r.WebUrl, r.DriveCount, r.DeletedAt], ct);
         var page = await mediator.Send(query, ct);
@@ -58,7 +58,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     [HttpGet("drives")]
     public async Task<IActionResult> Drives(InventoryFilter f, string? format, CancellationToken ct)
     {
-        var query = new ListDrives.Query(f.Q, f.SiteId, f.DriveType, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false));
+        var query = new ListDrives.Query(f.Q, f.SiteId, f.DriveType, f.DeletedFilter, f.Sort ?? "name", f.Descending, f.Cursor, f.PageSize, Export: format == "csv");
         if (format == "csv")
             return await Csv("drives", (c, l) => query with { Cursor = c, Limit = l }, ["id", "name", "drive_type", "site_id", "site_name", "owner_id", "owner_name", "web_url", "deleted_at"],
                 r => [r.Id, r.Name, r.DriveType, r.SiteId, r.SiteName, r.OwnerId, r.OwnerName, r.WebUrl, r.DeletedAt], ct);
@@ -70,7 +70,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     public async Task<IActionResult> Items(InventoryFilter f, string? format, CancellationToken ct)
     {
         var query = new ListItems.Query(f.Q, f.DriveId, f.SiteId, f.Kind, f.DeletedFilter, f.Unique, f.LinkScope,
-            f.Sort ?? "name", f.Descending, f.Cursor, f.PageLimit(false), StaleExposed: f.Stale);
+            f.Sort ?? "name", f.Descending, f.Cursor, f.PageSize, StaleExposed: f.Stale, Export: format == "csv");
         if (format == "csv")
             return await Csv("items", (c, l) => query with { Cursor = c, Limit = l }, ["id", "drive_id", "name", "path", "is_folder", "size", "modified_dt", "site_name", "drive_name", "deleted_at"],
                 r => [r.Id, r.DriveId, r.Name, r.Path, r.IsFolder, r.Size, r.ModifiedDt, r.SiteName, r.DriveName, r.DeletedAt], ct);
@@ -81,7 +81,7 @@ public sealed class InventoryController(IMediator mediator) : Controller
     [HttpGet("permissions")]
     public async Task<IActionResult> Permissions(InventoryFilter f, string? format, CancellationToken ct)
     {
-        var query = ToPermissionsQuery(f);
+        var query = ToPermissionsQuery(f, export: format == "csv");
         if (format == "csv")
             return await Csv("permissions", (c, l) => query with { Cursor = c, Limit = l }, ["permission_id", "item_id", "drive_id", "item_name", "item_path", "risk", "roles", "link_type", "link_scope", "link_expiration_dt", "inherited", "external", "grantees", "site_name", "drive_name", "deleted_at"],
                 r => [r.PermissionId, r.ItemId, r.DriveId, r.ItemName, r.ItemPath, r.Risk.Key, r.Roles?.Replace(',', ';'), r.LinkType, r.LinkScope ?? "direct",
@@ -90,9 +90,9 @@ public sealed class InventoryController(IMediator mediator) : Controller
         return View(new ListModel<ListPermissions.Row>("permissions", "/inventory/permissions", f, page));
     }
 
-    internal static ListPermissions.Query ToPermissionsQuery(InventoryFilter f) =>
+    internal static ListPermissions.Query ToPermissionsQuery(InventoryFilter f, bool export = false) =>
         new(f.Q, f.LinkScope, f.LinkType, f.External, f.NeverExpires, f.Exposed, f.Unique, f.DriveId, f.SiteId, null, f.DeletedFilter,
-            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageLimit(false), Risk: string.IsNullOrEmpty(f.Risk) ? null : f.Risk, ClaimOnly: f.Claim);
+            f.Sort ?? "risk", f.Descending, f.Cursor, f.PageSize, Risk: string.IsNullOrEmpty(f.Risk) ? null : f.Risk, ClaimOnly: f.Claim, Export: export);
 
     [HttpGet("items/{driveId}/{itemId}")]
     public async Task<IActionResult> Item(string driveId, string itemId, CancellationToken ct) =>

@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Sentinel.Features.Changes;
-using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Web.Models;
 
@@ -23,22 +22,10 @@ public sealed class ChangesFilter
     [FromQuery(Name = "cursor")] public string? Cursor { get; set; }
     [FromQuery(Name = "limit")] public int? Limit { get; set; }
 
-    /// <summary>A date (yyyy-MM-dd, the start of that UTC day) or a full ISO 8601 instant; "to" dates include their whole day.</summary>
-    public DateTimeOffset? FromTime => Parse("from", From, endOfDay: false);
-    public DateTimeOffset? ToTime => Parse("to", To, endOfDay: true);
-
-    private static DateTimeOffset? Parse(string field, string? value, bool endOfDay)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-            return new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(endOfDay ? 1 : 0);
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t.ToUniversalTime();
-        throw RequestValidationException.For(field, $"{field} must be a date (yyyy-MM-dd) or an ISO 8601 time");
-    }
-
-    public ListChanges.Query ToQuery(long? reviewedUpTo, int defaultLimit = 50) => new(
-        Blank(Kind), Blank(Scope), Blank(SiteId), Blank(Principal), External, FromTime, ToTime,
-        SinceReview ? Math.Max(reviewedUpTo ?? 0, After ?? 0) : After, Blank(ItemId), Blank(Sort) ?? "newest", Blank(Cursor), Limit ?? defaultLimit);
+    /// <summary>The list query; <paramref name="html"/>: for a rendered page (its validator caps the rows lower than an API's).</summary>
+    public ListChanges.Query ToQuery(long? reviewedUpTo, int defaultLimit = 50, bool html = false) => new(
+        Blank(Kind), Blank(Scope), Blank(SiteId), Blank(Principal), External, Blank(From), Blank(To),
+        SinceReview ? Math.Max(reviewedUpTo ?? 0, After ?? 0) : After, Blank(ItemId), Blank(Sort) ?? "newest", Blank(Cursor), Limit ?? defaultLimit, html);
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
-using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Inventory;
 
 namespace Sentinel.Web.Models;
@@ -32,19 +31,8 @@ public sealed class InventoryFilter
     public bool Descending => Dir == "desc";
     public int PageSize => Limit ?? 50;
 
-    public DeletedFilter DeletedFilter => Deleted switch
-    {
-        // Live rows by default: soft-deleted rows only when asked for.
-        null or "" or "exclude" => DeletedFilter.Exclude,
-        "all" => DeletedFilter.All,
-        "only" => DeletedFilter.Only,
-        _ => throw RequestValidationException.For("deleted", "deleted must be all, exclude or only"),
-    };
-
-    /// <summary>Page size for HTML pages is capped; exports take up to MaxExportRows.</summary>
-    public int PageLimit(bool export) => export ? InventoryQuery.MaxExportRows
-        : PageSize is >= 1 and <= InventoryQuery.MaxPageSize ? PageSize
-        : throw RequestValidationException.For("limit", $"limit must be between 1 and {InventoryQuery.MaxPageSize}");
+    /// <summary>Live rows by default: soft-deleted rows only when asked for (the list's validator judges the value).</summary>
+    public string DeletedFilter => string.IsNullOrEmpty(Deleted) ? Features.Inventory.DeletedFilter.Exclude : Deleted;
 
     private Dictionary<string, string?> Values() => new()
     {

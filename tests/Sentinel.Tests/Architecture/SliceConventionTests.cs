@@ -5,7 +5,7 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Architecture;
 

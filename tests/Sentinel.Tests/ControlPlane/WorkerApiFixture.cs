@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 using Sentinel.Worker;
 
 namespace Sentinel.Tests.ControlPlane;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Dapper;
 using Npgsql;
 using Sentinel.Features.Database;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Database;
 

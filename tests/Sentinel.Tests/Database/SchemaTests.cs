@@ -1,5 +1,5 @@
 using Dapper;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Database;
 

@@ -1,14 +1,8 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Threading.Channels;
-using Dapper;
-using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Execution;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Execution;
 
@@ -18,14 +12,8 @@ namespace Sentinel.Tests.Execution;
 /// <c>test_record</c> (records its real-time interval, for overlap checks). Scheduler instances are created
 /// per test with their own worker ids; tests drive them with TickAsync and a manual clock.
 /// </summary>
-public sealed class SchedulerFixture : IAsyncLifetime
+public sealed class SchedulerFixture() : SliceFixture(new ManualTimeProvider(new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero)))
 {
-    private ServiceProvider? _provider;
-
-    public string ConnectionString { get; private set; } = "";
-    private string _database = "";
-    public ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero));
-    public IServiceProvider Services => _provider!;
     public TestGates Gates => Services.GetRequiredService<TestGates>();
     public RunRecorder Recorder => Services.GetRequiredService<RunRecorder>();
 
@@ -37,24 +25,13 @@ public sealed class SchedulerFixture : IAsyncLifetime
         ShutdownGrace = TimeSpan.FromSeconds(5),
     };
 
-    public async Task InitializeAsync()
+    protected override void ConfigureServices(IServiceCollection services)
     {
-        _database = await TestDatabase.CreateMigratedAsync();
-        ConnectionString = TestDatabase.ConnectionStringFor(_database);
-        _provider = SliceFixture.BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
-        {
-            services.AddScheduler(Options);
-            services.AddSingleton<TestGates>();
-            services.AddSingleton<RunRecorder>();
-            services.AddScoped<IJobExecutor, GateExecutor>();
-            services.AddScoped<IJobExecutor, RecordingExecutor>();
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_provider is not null) await _provider.DisposeAsync();
-        await TestDatabase.DropAsync(_database);
+        services.AddScheduler(Options);
+        services.AddSingleton<TestGates>();
+        services.AddSingleton<RunRecorder>();
+        services.AddScoped<IJobExecutor, GateExecutor>();
+        services.AddScoped<IJobExecutor, RecordingExecutor>();
     }
 
     public Scheduler NewScheduler(string workerId, int maxConcurrentRuns = 4, TimeSpan? poll = null)
@@ -63,30 +40,6 @@ public sealed class SchedulerFixture : IAsyncLifetime
         return new Scheduler(Services.GetRequiredService<IServiceScopeFactory>(), Services.GetRequiredService<Db>(),
             new JobRunner(Services.GetRequiredService<IServiceScopeFactory>(), Clock, options, Services.GetRequiredService<ILogger<JobRunner>>()),
             Clock, options, new SchedulerState(), Services.GetRequiredService<ILogger<Scheduler>>());
-    }
-
-    public async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct = default)
-    {
-        using var scope = Services.CreateScope();
-        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
-    }
-
-    public async Task<T> ScalarAsync<T>(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return (await connection.ExecuteScalarAsync<T>(sql, args))!;
-    }
-
-    public async Task<int> ExecuteAsync(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return await connection.ExecuteAsync(sql, args);
-    }
-
-    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        return (await connection.QueryAsync<T>(sql, args)).ToList();
     }
 
     /// <summary>Isolates a test from the jobs of earlier tests in the class: their schedules and requests stop firing.</summary>
@@ -116,68 +69,25 @@ public sealed class SchedulerFixture : IAsyncLifetime
         return scheduleId;
     }
 
-    /// <summary>Waits (bounded) until a condition on the database holds; for effects of background run tasks.</summary>
-    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
+    /// <summary>
+    /// Waits (bounded) for the runs the schedulers execute to end — the run tasks themselves, which complete after the
+    /// run's completion is recorded — then checks that no run is left running in the database.
+    /// </summary>
+    public async Task WaitIdleAsync(params Scheduler[] schedulers)
     {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
+        await Task.WhenAll(schedulers.Select(s => s.WhenIdle())).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.All(schedulers, s => Assert.Empty(s.RunningRunIds));
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE status = 'running'"));
+    }
+
+    /// <summary>Ticks every scheduler until <paramref name="workLeft"/> is false, waiting for a run to end (a slot or a job lock to free) between ticks.</summary>
+    public async Task TickUntilDoneAsync(Scheduler[] schedulers, Func<Task<bool>> workLeft)
+    {
+        while (true)
         {
-            if (sw.ElapsedMilliseconds > timeoutMs) Assert.Fail($"timed out after {timeoutMs} ms waiting for: {what}");
-            await Task.Delay(20);
+            await Task.WhenAll(schedulers.Select(s => s.TickAsync(CancellationToken.None)));
+            if (!await workLeft()) return;
+            await Task.WhenAny(schedulers.Select(s => s.WhenAnyRunEnds())).WaitAsync(TimeSpan.FromSeconds(30));
         }
-    }
-
-    public Task WaitIdleAsync(params Scheduler[] schedulers) =>
-        EventuallyAsync(async () => schedulers.All(s => s.RunningRunIds.Count == 0) &&
-                                    await ScalarAsync<long>("SELECT count(*) FROM job_runs WHERE status = 'running'") == 0, "all runs finished");
-}
-
-/// <summary>Per-job gates for test_gate runs, and a feed of started runs.</summary>
-public sealed class TestGates
-{
-    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _gates = new();
-    public Channel<Guid> Started { get; } = Channel.CreateUnbounded<Guid>();
-
-    public TaskCompletionSource For(Guid jobId) => _gates.GetOrAdd(jobId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    public void Open(Guid jobId) => For(jobId).TrySetResult();
-
-    public async Task<Guid> NextStartedAsync(int timeoutMs = 10_000)
-    {
-        using var cts = new CancellationTokenSource(timeoutMs);
-        return await Started.Reader.ReadAsync(cts.Token);
-    }
-}
-
-internal sealed class GateExecutor(TestGates gates) : IJobExecutor
-{
-    public string JobType => "test_gate";
-
-    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
-    {
-        await run.Progress.ReportAsync(new Dictionary<string, object?> { ["phase"] = "waiting_for_gate" }, ct);
-        gates.Started.Writer.TryWrite(run.RunId);
-        await gates.For(run.JobId).Task.WaitAsync(ct);
-        return new JobOutcome(new Dictionary<string, object?> { ["gate"] = "opened" });
-    }
-}
-
-/// <summary>Real-time intervals of test_record runs per job.</summary>
-public sealed class RunRecorder
-{
-    public ConcurrentBag<(Guid JobId, Guid RunId, long Start, long End)> Intervals { get; } = [];
-    public TimeSpan Duration { get; set; } = TimeSpan.FromMilliseconds(15);
-}
-
-internal sealed class RecordingExecutor(RunRecorder recorder) : IJobExecutor
-{
-    public string JobType => "test_record";
-
-    public async Task<JobOutcome> ExecuteAsync(JobRunContext run, CancellationToken ct)
-    {
-        var start = Stopwatch.GetTimestamp();
-        await Task.Delay(recorder.Duration, ct);
-        recorder.Intervals.Add((run.JobId, run.RunId, start, Stopwatch.GetTimestamp()));
-        return new JobOutcome(new Dictionary<string, object?>());
     }
 }

@@ -43,13 +43,10 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         for (var m = 0; m < minutes; m++)
         {
             fixture.Clock.Set(t0.AddMinutes(m).AddSeconds(1));
-            // Tick all instances together until nothing is due and nothing runs.
-            while (await fixture.ScalarAsync<long>("SELECT count(*) FROM job_schedules WHERE next_run_at <= @now AND job_id = ANY(@jobs)", new { now = Now, jobs }) > 0
-                   || schedulers.Any(s => s.RunningRunIds.Count > 0))
-            {
-                await Task.WhenAll(schedulers.Select(s => s.TickAsync(CancellationToken.None)));
-                await Task.Delay(5);
-            }
+            // Tick all instances together until nothing is due and nothing runs; between ticks, wait for a run to end.
+            await fixture.TickUntilDoneAsync(schedulers, async () =>
+                await fixture.ScalarAsync<long>("SELECT count(*) FROM job_schedules WHERE next_run_at <= @now AND job_id = ANY(@jobs)", new { now = Now, jobs }) > 0
+                || schedulers.Any(s => s.RunningRunIds.Count > 0));
             await fixture.WaitIdleAsync(schedulers);
         }
 
@@ -107,13 +104,14 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         await scheduler.TickAsync(CancellationToken.None);
         var runId = await fixture.Gates.NextStartedAsync();
 
+        // With a timeout, pg_terminate_backend returns once the backend has exited, and its session locks with it.
         var killed = await fixture.ScalarAsync<bool>("""
-            SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+            SELECT pg_terminate_backend(l.pid, 30000) FROM pg_locks l
              WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.objid = (sentinel_job_lock_key(@jobId) & 4294967295)::oid
             """, new { jobId });
         Assert.True(killed);
-        await fixture.EventuallyAsync(async () => !await fixture.ScalarAsync<bool>("SELECT sentinel_job_lock_held(@jobId)", new { jobId }), "lock released");
+        Assert.False(await fixture.ScalarAsync<bool>("SELECT sentinel_job_lock_held(@jobId)", new { jobId }));
 
         // The rescuer step, called directly; the dying worker may have beaten it to the same verdict.
         await fixture.SendAsync(new RecoverLostRuns.Command(TimeSpan.FromMinutes(5)));
@@ -218,6 +216,9 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
                 SELECT count(*) FROM audit_events
                  WHERE action IN ('run.skipped', 'run.request_dropped') AND coalesce(details->>'job_id', entity_id) IN (@a, @b)
                 """, new { a = blocked.ToString(), b = queued.ToString() }));
+            // Closing a connection ends its server session asynchronously: release the keys first, so the next
+            // tick cannot race the backend's exit.
+            await holder.ExecuteAsync("SELECT pg_advisory_unlock_all()");
         }
 
         // The holder is gone: the next tick runs the kept occurrence (scheduled for t0) and the request.
@@ -314,8 +315,8 @@ public sealed class SchedulerTests(SchedulerFixture fixture) : IClassFixture<Sch
         }
         var schedulers = new[] { fixture.NewScheduler("w-rn1", 4), fixture.NewScheduler("w-rn2", 4), fixture.NewScheduler("w-rn3", 4) };
 
-        while (await fixture.ScalarAsync<long>("SELECT count(*) FROM job_run_requests WHERE status = 'pending' AND job_id = ANY(@jobs)", new { jobs }) > 0)
-            await Task.WhenAll(schedulers.Select(s => s.TickAsync(CancellationToken.None)));
+        await fixture.TickUntilDoneAsync(schedulers, async () =>
+            await fixture.ScalarAsync<long>("SELECT count(*) FROM job_run_requests WHERE status = 'pending' AND job_id = ANY(@jobs)", new { jobs }) > 0);
         await fixture.WaitIdleAsync(schedulers);
 
         var runs = await fixture.QueryAsync<(Guid JobId, string Status, string TriggeredBy)>(

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Graph;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Ingestion;
 
 namespace Sentinel.Tests.Graph;

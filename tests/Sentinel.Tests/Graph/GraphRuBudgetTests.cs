@@ -1,6 +1,6 @@
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Graph;
 

@@ -1,5 +1,6 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Infrastructure;
 

@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Sentinel.Features.Infrastructure;
 using Sentinel.GraphSimulator;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Infrastructure;
 

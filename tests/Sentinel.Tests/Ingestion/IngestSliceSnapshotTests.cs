@@ -1,5 +1,5 @@
 using Sentinel.Features.Ingestion;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Ingestion;
 

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sentinel.Features.Graph;
@@ -10,7 +9,7 @@ using Sentinel.Features.Ingestion;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Execution;
 using Sentinel.GraphSimulator;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Ingestion;
 
@@ -21,11 +20,9 @@ namespace Sentinel.Tests.Ingestion;
 /// </summary>
 public class SimulatorFixture : SliceFixture
 {
-    private ServiceProvider? _graphProvider;
     private HttpClient? _admin;
 
     public SimulatorInstance Sim { get; private set; } = null!;
-    public new IServiceProvider Services => _graphProvider ?? throw new InvalidOperationException("fixture not initialised");
     protected virtual string Profile => "small";
     protected virtual int Seed => 42;
     /// <summary>Simulator settings a fixture changes (e.g. page sizes).</summary>
@@ -45,11 +42,17 @@ public class SimulatorFixture : SliceFixture
 
     public override async Task InitializeAsync()
     {
-        await base.InitializeAsync();
         var certDir = Path.Combine(Path.GetTempPath(), "sentinel-test-sim-certs");
         var simOptions = new SimulatorOptions { Profile = Profile, Seed = Seed, Port = 0, CertDir = certDir };
         ConfigureSimulator(simOptions);
         Sim = await SimulatorInstance.StartAsync(simOptions);
+        await base.InitializeAsync();
+        _admin = TrustedHttp.CreateClient(Sim.CaFile);
+        _admin.BaseAddress = new Uri(Sim.BaseUrl + "/");
+    }
+
+    protected override void ConfigureServices(IServiceCollection services)
+    {
         var settings = new SentinelSettings
         {
             ConnectionString = ConnectionString,
@@ -60,31 +63,19 @@ public class SimulatorFixture : SliceFixture
             GraphBaseUrl = Sim.GraphBaseUrl,
             CaFile = Sim.CaFile,
         };
-        _graphProvider = BuildProvider(ConnectionString, HostRole.Worker, Clock, services =>
-        {
-            services.AddSingleton(settings);
-            // Run timestamps use the frozen test clock; Graph waiting (Retry-After, budget windows) needs one that moves.
-            services.AddKeyedSingleton(GraphClock.Key, GraphTime);
-            services.Replace(ServiceDescriptor.Singleton(RetryOptions));
-            services.AddSingleton(new IngestionTuning { ProgressInterval = TimeSpan.Zero });
-            services.AddGraphIngestion(settings);
-        });
-        _admin = TrustedHttp.CreateClient(Sim.CaFile);
-        _admin.BaseAddress = new Uri(Sim.BaseUrl + "/");
+        services.AddSingleton(settings);
+        // Run timestamps use the frozen test clock; Graph waiting (Retry-After, budget windows) needs one that moves.
+        services.AddKeyedSingleton(GraphClock.Key, GraphTime);
+        services.Replace(ServiceDescriptor.Singleton(RetryOptions));
+        services.AddSingleton(new IngestionTuning { ProgressInterval = TimeSpan.Zero });
+        services.AddGraphIngestion(settings);
     }
 
     public override async Task DisposeAsync()
     {
         _admin?.Dispose();
-        if (_graphProvider is not null) await _graphProvider.DisposeAsync();
-        if (Sim is not null) await Sim.DisposeAsync();
         await base.DisposeAsync();
-    }
-
-    public new async Task<T> SendAsync<T>(IRequest<T> request, CancellationToken ct = default)
-    {
-        using var scope = Services.CreateScope();
-        return await scope.ServiceProvider.GetRequiredService<IMediator>().Send(request, ct);
+        if (Sim is not null) await Sim.DisposeAsync();
     }
 
     /// <summary>Runs the graph_ingest executor as the scheduler would (config JSON, recording progress).</summary>

@@ -1,6 +1,6 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Jobs;
 

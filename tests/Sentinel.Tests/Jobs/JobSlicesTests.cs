@@ -2,6 +2,7 @@ using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Schedules;
 using Sentinel.Features.Runs;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Jobs;
@@ -120,7 +121,7 @@ public sealed class JobSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
         await fixture.ExecuteAsync("""UPDATE job_runs SET progress = '{"phase": "refresh", "views": 2}' WHERE run_id = @running""", new { running });
 
         var status = await fixture.SendAsync(new GetJobStatus.Query(jobId));
-        Snapshot.Match(status);
+        Snapshot.Match(status, keepDates: true);
 
         var all = await fixture.SendAsync(new ListJobs.Query());
         Assert.Contains(all.Jobs, j => j.JobId == jobId && j.RunningRun!.RunId == running);

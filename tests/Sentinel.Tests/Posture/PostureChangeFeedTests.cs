@@ -119,7 +119,7 @@ public sealed class PostureChangeFeedTests(SimulatorFixture fixture) : IClassFix
 }
 
 /// <summary>The feed's retention (posture_feed.retention_days, default 400).</summary>
-public sealed class PostureRetentionTests(Sentinel.Tests.Infrastructure.SliceFixture fx) : IClassFixture<Sentinel.Tests.Infrastructure.SliceFixture>
+public sealed class PostureRetentionTests(Sentinel.TestSupport.SliceFixture fx) : IClassFixture<Sentinel.TestSupport.SliceFixture>
 {
     [Fact]
     public async Task Changes_older_than_the_retention_are_deleted_when_a_run_is_recorded()

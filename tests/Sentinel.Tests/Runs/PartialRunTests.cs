@@ -4,7 +4,7 @@ using Sentinel.Features.Execution;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Runs;
 using Sentinel.Features.Views;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Runs;
 

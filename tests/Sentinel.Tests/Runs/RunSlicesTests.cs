@@ -1,6 +1,7 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Runs;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Runs;
@@ -13,6 +14,7 @@ public sealed class RunSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
     [Fact]
     public async Task Should_queue_run_now_once_and_return_the_same_request_to_a_second_caller()
     {
+        fixture.Clock.Set(new DateTimeOffset(2026, 4, 1, 8, 0, 0, TimeSpan.Zero));
         var jobId = await fixture.NewJobAsync(Admin);
         var first = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
         var second = await fixture.SendAsync(new RunNow.Command(jobId, false, Operator));
@@ -21,8 +23,17 @@ public sealed class RunSlicesTests(SliceFixture fixture) : IClassFixture<SliceFi
         Assert.False(first.AlreadyQueued);
         Assert.Equal(first.RequestId, second.RequestId);
         Assert.True(second.AlreadyQueued);
-        Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM job_run_requests WHERE job_id = @jobId", new { jobId }));
-        Assert.Equal("op@contoso.test", await fixture.ScalarAsync<string>("SELECT actor_upn FROM job_run_requests WHERE job_id = @jobId", new { jobId }));
+        var requests = await fixture.QueryAsync<(Guid RequestId, DateTimeOffset RequestedAt, string ActorUpn, bool Force, string Status)>(
+            "SELECT request_id, requested_at, actor_upn, force, status FROM job_run_requests WHERE job_id = @jobId", new { jobId });
+        var audit = await fixture.QueryAsync<(string Action, string ActorUpn, DateTimeOffset OccurredAt, string Details)>(
+            "SELECT action, actor_upn, occurred_at, details::text FROM audit_events WHERE entity_id = @Id ORDER BY occurred_at, action, details::text",
+            new { Id = jobId.ToString() });
+        Snapshot.Match(new
+        {
+            first, second,
+            requests = requests.Select(r => new { r.RequestId, r.RequestedAt, r.ActorUpn, r.Force, r.Status }),
+            audit = audit.Select(a => new { a.Action, a.ActorUpn, a.OccurredAt, a.Details }),
+        }, keepDates: true);
     }
 
     [Fact]

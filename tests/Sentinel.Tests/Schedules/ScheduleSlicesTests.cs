@@ -1,6 +1,7 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Jobs;
 using Sentinel.Features.Schedules;
+using Sentinel.TestSupport;
 using Sentinel.Tests.Infrastructure;
 
 namespace Sentinel.Tests.Schedules;
@@ -23,7 +24,7 @@ public sealed class ScheduleSlicesTests(SliceFixture fixture) : IClassFixture<Sl
         Assert.Equal(new DateTimeOffset(2026, 3, 29, 1, 0, 0, TimeSpan.Zero), schedule.NextRunAt);
         var audit = await fixture.QueryAsync<(string Action, string ActorUpn, string Details)>(
             "SELECT action, actor_upn, details::text FROM audit_events WHERE entity_id = @Id", new { Id = schedule.ScheduleId.ToString() });
-        Snapshot.Match(new { schedule, audit = audit.Select(a => new { a.Action, a.ActorUpn, a.Details }) });
+        Snapshot.Match(new { schedule, audit = audit.Select(a => new { a.Action, a.ActorUpn, a.Details }) }, keepDates: true);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Sentinel.Features.Setup;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Setup;
 
@@ -14,7 +14,7 @@ public sealed class SeedDefaultJobsTests(SliceFixture fixture) : IClassFixture<S
         var schedules = await fixture.QueryAsync<(string JobType, string CronExpr, DateTime NextRunAt, bool Enabled)>("""
             SELECT j.job_type, s.cron_expr, s.next_run_at, s.enabled FROM jobs j JOIN job_schedules s USING (job_id) ORDER BY j.job_type
             """);
-        Snapshot.Match(schedules.Select(s => new { s.JobType, s.CronExpr, s.NextRunAt, s.Enabled }));
+        Snapshot.Match(schedules.Select(s => new { s.JobType, s.CronExpr, s.NextRunAt, s.Enabled }), keepDates: true);
         Assert.Equal(fixture.Clock.GetUtcNow().UtcDateTime.AddSeconds(20), schedules.Single(s => s.JobType == "graph_ingest").NextRunAt);
 
         await fixture.ExecuteAsync("DELETE FROM jobs");

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Tests.Worker;
 

@@ -1,7 +1,7 @@
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Inventory;
 using Sentinel.Features.Live;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Web.Tests.Features;
 
@@ -65,6 +65,42 @@ public sealed class InventorySliceTests : IClassFixture<SliceFixture>, IAsyncLif
         var e = await Assert.ThrowsAsync<RequestValidationException>(() => _fx.SendAsync(new ListItems.Query(Sort: "bogus", Cursor: "!!")));
         Assert.Contains("sort", e.Errors.Keys);
         Assert.Contains("cursor", e.Errors.Keys);
+    }
+
+    /// <summary>One inventory list by name, with the shared inputs its validator judges.</summary>
+    private Task Send(string list, string deleted, int limit, bool export) => list switch
+    {
+        "users" => _fx.SendAsync(new ListUsers.Query(Deleted: deleted, Limit: limit, Export: export)),
+        "groups" => _fx.SendAsync(new ListGroups.Query(Deleted: deleted, Limit: limit, Export: export)),
+        "sites" => _fx.SendAsync(new ListSites.Query(Deleted: deleted, Limit: limit, Export: export)),
+        "drives" => _fx.SendAsync(new ListDrives.Query(Deleted: deleted, Limit: limit, Export: export)),
+        "items" => _fx.SendAsync(new ListItems.Query(Deleted: deleted, Limit: limit, Export: export)),
+        "permissions" => _fx.SendAsync(new ListPermissions.Query(Deleted: deleted, Limit: limit, Export: export)),
+        _ => throw new ArgumentOutOfRangeException(nameof(list)),
+    };
+
+    [Theory]
+    [InlineData("users"), InlineData("groups"), InlineData("sites"), InlineData("drives"), InlineData("items"), InlineData("permissions")]
+    public async Task Every_list_rejects_an_unknown_deleted_value_naming_the_field_and_the_values(string list)
+    {
+        var e = await Assert.ThrowsAsync<RequestValidationException>(() => Send(list, "maybe", 50, export: false));
+        Assert.Equal(["deleted must be one of: all, exclude, only"], e.Errors["deleted"]);
+        foreach (var value in DeletedFilter.Values) await Send(list, value, 50, export: false);
+    }
+
+    [Theory]
+    [InlineData("users"), InlineData("groups"), InlineData("sites"), InlineData("drives"), InlineData("items"), InlineData("permissions")]
+    public async Task A_page_holds_at_most_200_rows_and_an_export_page_at_most_100000(string list)
+    {
+        await Send(list, DeletedFilter.All, InventoryQuery.MaxPageSize, export: false);
+        foreach (var limit in new[] { 0, InventoryQuery.MaxPageSize + 1 })
+        {
+            var page = await Assert.ThrowsAsync<RequestValidationException>(() => Send(list, DeletedFilter.All, limit, export: false));
+            Assert.Equal(["limit must be between 1 and 200"], page.Errors["limit"]);
+        }
+        await Send(list, DeletedFilter.All, 1000, export: true);
+        var export = await Assert.ThrowsAsync<RequestValidationException>(() => Send(list, DeletedFilter.All, InventoryQuery.MaxExportRows + 1, export: true));
+        Assert.Equal(["limit must be between 1 and 100000 for an export"], export.Errors["limit"]);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Sentinel.Features.Inventory;
 using Sentinel.Features.Posture;
-using Sentinel.Tests.Infrastructure;
+using Sentinel.TestSupport;
 
 namespace Sentinel.Web.Tests.Features;
 

@@ -1,4 +1,4 @@
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>A clock tests set and advance; timers still run on real time.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider

@@ -1,7 +1,7 @@
 using DotNet.Testcontainers.Configurations;
 using Testcontainers.PostgreSql;
 
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>
 /// PostgreSQL 16 (the version the compose file ships) through Testcontainers, when a Docker engine is reachable.

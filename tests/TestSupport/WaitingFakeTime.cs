@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>
 /// A FakeTimeProvider that reports every timer the code under test starts (Task.Delay, timeouts), so a test

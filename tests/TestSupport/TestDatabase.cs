@@ -7,7 +7,7 @@ using Npgsql;
 using Sentinel.Features.Database;
 using Sentinel.Features.Infrastructure;
 
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>
 /// Real PostgreSQL for tests: <c>postgres:16</c> started through Testcontainers when a Docker engine is reachable

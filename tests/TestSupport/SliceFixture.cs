@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Sentinel.Features.Infrastructure;
 
-namespace Sentinel.Tests.Infrastructure;
+namespace Sentinel.TestSupport;
 
 /// <summary>
 /// One migrated database per test class and the worker's full slice container over it.
@@ -17,15 +17,22 @@ public class SliceFixture : IAsyncLifetime
 
     public string DatabaseName { get; private set; } = "";
     public string ConnectionString { get; private set; } = "";
-    public ManualTimeProvider Clock { get; } = new();
+    public ManualTimeProvider Clock { get; }
     public IServiceProvider Services => _provider ?? throw new InvalidOperationException("fixture not initialised");
+
+    public SliceFixture() : this(new ManualTimeProvider()) { }
+
+    protected SliceFixture(ManualTimeProvider clock) => Clock = clock;
 
     public virtual async Task InitializeAsync()
     {
         DatabaseName = await TestDatabase.CreateMigratedAsync();
         ConnectionString = TestDatabase.ConnectionStringFor(DatabaseName);
-        _provider = BuildProvider(ConnectionString, HostRole.Worker, Clock);
+        _provider = BuildProvider(ConnectionString, HostRole.Worker, Clock, ConfigureServices);
     }
+
+    /// <summary>What a derived fixture adds to the worker's container (the simulator's Graph client, the scheduler, test executors).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services) { }
 
     public virtual async Task DisposeAsync()
     {
