@@ -243,10 +243,16 @@ internal sealed class Identity(Simulator sim)
         if (grant is not ("client_credentials" or "authorization_code" or "refresh_token"))
         { await AadError(ctx, 400, "unsupported_grant_type", 70003, $"The app requested an unsupported grant type '{grant}'."); return; }
         if (string.IsNullOrEmpty(clientId)) { await AadError(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."); return; }
-        if (clientId != sim.ClientId) { await AadError(ctx, 400, "unauthorized_client", 700016, $"Application with identifier '{clientId}' was not found in the directory '{sim.Options.TenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."); return; }
+        var caller = clientId == sim.ClientId ? null : sim.Options.ClientApps.FirstOrDefault(a => a.ClientId.Equals(clientId, StringComparison.OrdinalIgnoreCase));
+        if (clientId != sim.ClientId && caller is null) { await AadError(ctx, 400, "unauthorized_client", 700016, $"Application with identifier '{clientId}' was not found in the directory '{sim.Options.TenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."); return; }
         if (string.IsNullOrEmpty(secret)) { await AadError(ctx, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."); return; }
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(sim.ClientSecret)))
-        { await AadError(ctx, 401, "invalid_client", 7000215, $"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{sim.ClientId}'."); return; }
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(caller?.ClientSecret ?? sim.ClientSecret)))
+        { await AadError(ctx, 401, "invalid_client", 7000215, $"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{caller?.ClientId ?? sim.ClientId}'."); return; }
+        if (caller is not null)
+        {
+            await ClientAppToken(ctx, caller, grant, F("scope").Trim());
+            return;
+        }
 
         switch (grant)
         {
@@ -264,8 +270,10 @@ internal sealed class Identity(Simulator sim)
                 }
                 if (resource == $"api://{sim.ClientId}" || resource == sim.ClientId)
                 {
+                    // Sentinel's own service principal holds no Sentinel app role: the token carries no roles claim.
                     Interlocked.Increment(ref sim.Faults.Stats.TokensIssued);
-                    await Json(ctx, 200, new JsonObject { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["ext_expires_in"] = 3599, ["access_token"] = ApiAppToken() });
+                    await Json(ctx, 200, new JsonObject { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["ext_expires_in"] = 3599,
+                        ["access_token"] = ApiAppToken(sim.ClientId, ServicePrincipalId.ToString(), "Princeton Sentinel", [], resource) });
                     return;
                 }
                 await AadError(ctx, 400, "invalid_scope", 70011, $"The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.");
@@ -375,37 +383,85 @@ internal sealed class Identity(Simulator sim)
 
     private string Sub(User u) => Jwt.B64(SHA256.HashData(Encoding.UTF8.GetBytes(u.Id + sim.ClientId)))[..43];
 
-    public string GraphAppToken()
+    public string GraphAppToken() => GraphAppToken(sim.ClientId, ServicePrincipalId.ToString(), "Princeton Sentinel", GraphAppRoles);
+
+    /// <summary>A v1 app-only Graph token; <c>roles</c> = the Graph application permissions granted (omitted when none).</summary>
+    private string GraphAppToken(string appId, string servicePrincipalId, string displayName, IReadOnlyList<string> graphRoles)
     {
         var now = Now.ToUnixTimeSeconds();
-        var roles = new JsonArray();
-        foreach (var r in GraphAppRoles) roles.Add(r);
-        return sim.Jwt.Sign(new JsonObject
+        var t = new JsonObject
         {
             ["aud"] = "https://graph.microsoft.com", ["iss"] = $"https://sts.windows.net/{sim.TenantId}/", ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
-            ["aio"] = "sim", ["app_displayname"] = "Princeton Sentinel", ["appid"] = sim.ClientId, ["appidacr"] = "1",
-            ["idp"] = $"https://sts.windows.net/{sim.TenantId}/", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["rh"] = "0.sim.",
-            ["roles"] = roles, ["sub"] = ServicePrincipalId.ToString(), ["tenant_region_scope"] = "EU", ["tid"] = sim.TenantId,
+            ["aio"] = "sim", ["app_displayname"] = displayName, ["appid"] = appId, ["appidacr"] = "1",
+            ["idp"] = $"https://sts.windows.net/{sim.TenantId}/", ["idtyp"] = "app", ["oid"] = servicePrincipalId, ["rh"] = "0.sim.",
+            ["sub"] = servicePrincipalId, ["tenant_region_scope"] = "EU", ["tid"] = sim.TenantId,
             ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "1.0",
-        });
+        };
+        if (graphRoles.Count > 0)
+        {
+            var roles = new JsonArray();
+            foreach (var r in graphRoles) roles.Add(r);
+            t["roles"] = roles;
+        }
+        return sim.Jwt.Sign(t);
     }
 
-    private string ApiAppToken()
+    /// <summary>
+    /// Client credentials of another app registration (<see cref="ClientApp"/>). Only client_credentials: no code or refresh
+    /// token was ever issued to it (a guess: Entra's answer to a grant issued to another client, 70000). Scope
+    /// {sentinel}/.default → an app-only Sentinel API token with the caller's app roles; Graph → a v1 Graph token without
+    /// roles (no Graph application permission is granted to it; Graph then answers 403); any other resource → 500011.
+    /// </summary>
+    private async Task ClientAppToken(HttpContext ctx, ClientApp app, string grant, string scope)
+    {
+        if (grant != "client_credentials") { await AadError(ctx, 400, "invalid_grant", 70000, "Provided grant is invalid or malformed."); return; }
+        if (!scope.EndsWith("/.default", StringComparison.Ordinal))
+        { await AadError(ctx, 400, "invalid_scope", 1002012, $"The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."); return; }
+        var resource = scope[..^"/.default".Length];
+        string token;
+        if (resource == $"api://{sim.ClientId}" || resource.Equals(sim.ClientId, StringComparison.OrdinalIgnoreCase))
+            token = ApiAppToken(app.ClientId, app.ServicePrincipalId, app.DisplayName, app.Roles ?? [], resource);
+        else if (resource is "https://graph.microsoft.com" or "00000003-0000-0000-c000-000000000000")
+            token = GraphAppToken(app.ClientId, app.ServicePrincipalId, app.DisplayName, []);
+        else
+        {
+            await AadError(ctx, 400, "invalid_resource", 500011, $"The resource principal named {resource} was not found in the tenant named {sim.Options.TenantDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.");
+            return;
+        }
+        Interlocked.Increment(ref sim.Faults.Stats.TokensIssued);
+        await Json(ctx, 200, new JsonObject { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["ext_expires_in"] = 3599, ["access_token"] = token });
+    }
+
+    /// <summary>
+    /// An app-only access token for the Sentinel API, in the version the Sentinel manifest asks for: v2 aud = the Sentinel client
+    /// id, azp/azpacr; v1 aud = the resource as requested (api://{id} or the id), appid/appidacr, app_displayname (guess: seen in
+    /// v1 app tokens, not in the claims reference). Both: idtyp app, oid = sub = the caller's service principal, roles only when
+    /// one is assigned, no scp.
+    /// </summary>
+    private string ApiAppToken(string appId, string servicePrincipalId, string displayName, IReadOnlyList<string> roles, string requestedResource)
     {
         var now = Now.ToUnixTimeSeconds();
-        return sim.Jwt.Sign(sim.Options.RequestedAccessTokenVersion == 2
+        var t = sim.Options.RequestedAccessTokenVersion == 2
             ? new JsonObject
             {
-                ["aud"] = sim.ClientId, ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
-                ["azp"] = sim.ClientId, ["azpacr"] = "1", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["sub"] = ServicePrincipalId.ToString(),
-                ["tid"] = sim.TenantId, ["ver"] = "2.0",
+                ["aud"] = sim.ClientId, ["iss"] = Issuer, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599, ["aio"] = "sim",
+                ["azp"] = appId, ["azpacr"] = "1", ["idtyp"] = "app", ["oid"] = servicePrincipalId, ["rh"] = "0.sim.", ["sub"] = servicePrincipalId,
+                ["tid"] = sim.TenantId, ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "2.0",
             }
             : new JsonObject
             {
-                ["aud"] = $"api://{sim.ClientId}", ["iss"] = IssuerV1, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599,
-                ["appid"] = sim.ClientId, ["appidacr"] = "1", ["idtyp"] = "app", ["oid"] = ServicePrincipalId.ToString(), ["sub"] = ServicePrincipalId.ToString(),
-                ["tid"] = sim.TenantId, ["ver"] = "1.0",
-            });
+                ["aud"] = requestedResource, ["iss"] = IssuerV1, ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3599, ["aio"] = "sim",
+                ["app_displayname"] = displayName, ["appid"] = appId, ["appidacr"] = "1", ["idp"] = IssuerV1, ["idtyp"] = "app",
+                ["oid"] = servicePrincipalId, ["rh"] = "0.sim.", ["sub"] = servicePrincipalId,
+                ["tid"] = sim.TenantId, ["uti"] = Jwt.B64(RandomNumberGenerator.GetBytes(16)), ["ver"] = "1.0",
+            };
+        if (roles.Count > 0)
+        {
+            var r = new JsonArray();
+            foreach (var role in roles) r.Add(role);
+            t["roles"] = r;
+        }
+        return sim.Jwt.Sign(t);
     }
 
     private Task TenantNotFound(HttpContext ctx, string tenant) =>

@@ -15,6 +15,8 @@ try
     Console.WriteLine($"  Graph           {sim.GraphBaseUrl}");
     Console.WriteLine($"  tenant / client {sim.TenantId} / {sim.ClientId}");
     Console.WriteLine($"  CA certificate  {Path.GetFullPath(sim.CaFile)}   (SENTINEL_CA_FILE)");
+    foreach (var app in sim.ClientApps)
+        Console.WriteLine($"  client app      {app.ClientId}  {app.DisplayName} ({(app.Roles is { Count: > 0 } r ? string.Join(", ", r) : "no role")}; secret: see docs/simulator.md or --client-apps)");
     Console.WriteLine($"  admin           {sim.BaseUrl}/_sim/state  /_sim/mutate  /_sim/faults  /_sim/stats");
     // the host's console lifetime turns Ctrl+C / SIGTERM into a graceful stop
     await sim.WaitForShutdownAsync(CancellationToken.None);
@@ -58,6 +60,10 @@ namespace Sentinel.GraphSimulator
               --latency-ms MIN-MAX --ru-budget N  (each also SIM_FAULT_429 … SIM_LATENCY_MS, SIM_RU_BUDGET)
               --requested-access-token-version 1|2   app manifest api.requestedAccessTokenVersion: version of
                                                 tokens for api://{client id} (default 1, Entra's default)  SIM_REQUESTED_ACCESS_TOKEN_VERSION
+              --client-apps JSON|@file          other app registrations calling the Sentinel API as themselves:
+                                                [{"displayName","clientId","clientSecret","servicePrincipalId","roles":["Sentinel.Reader"]}]
+                                                (default: SIEM connector/Reader, Automation/Operator, Provisioning/Admin,
+                                                Unassigned app/no role; [] = none)   SIM_CLIENT_APPS
               --verbose                         request log                            SIM_VERBOSE=1
             """;
 
@@ -70,7 +76,7 @@ namespace Sentinel.GraphSimulator
                 "profile", "seed", "port", "host", "cert-dir", "tenant-id", "client-id", "client-secret", "tenant-domain", "page-size", "directory-page-size",
                 "sites-page-size", "members-per-page", "users", "groups", "sites", "items", "mutate-per-tick", "mutate-interval-seconds", "no-quirks", "faults",
                 "fault-429", "fault-503", "fault-500", "fault-504", "fault-reset", "fault-batch-429", "fault-resync", "fault-sync-state", "retry-after",
-                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version", "ca-export-dir",
+                "retry-after-date-share", "latency-ms", "ru-budget", "verbose", "public-url", "requested-access-token-version", "ca-export-dir", "client-apps",
             };
             foreach (var f in flags)
             {
@@ -134,6 +140,13 @@ namespace Sentinel.GraphSimulator
                 o.PublicUrl = pub.TrimEnd('/');
             }
             _ = Generator.Size(o); // validates the profile
+            if (values.TryGetValue("client-apps", out var appsJson))
+            {
+                var json = appsJson.StartsWith('@') ? File.ReadAllText(appsJson[1..]) : appsJson;
+                try { o.ClientApps = JsonSerializer.Deserialize<List<ClientApp>>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web)) ?? []; }
+                catch (JsonException e) { throw new ArgumentException($"--client-apps is not valid JSON: {e.Message}"); }
+                if (ClientApp.Check(o.ClientApps, o.ClientId) is { } why) throw new ArgumentException("--client-apps: " + why);
+            }
 
             FaultConfig? faults = null;
             if (values.TryGetValue("faults", out var fj))

@@ -80,6 +80,16 @@ internal sealed class Simulator
         var path = ctx.Request.Path.Value ?? "/";
         path = path.Length > 5 ? path[5..] : "/"; // strip /v1.0
         var auth = CheckToken(ctx.Request.Headers.Authorization.ToString());
+        if (auth == NoGraphPermission)
+        {
+            // An app-only token without any Graph application permission (another app registration of the tenant): Graph's
+            // answer to a call the token does not grant.
+            Count("403");
+            var r403 = new GraphResponse();
+            using (var w = new Utf8JsonWriter(r403.Body, WriterOptions)) GraphApi.WriteError(r403, w, 403, "Authorization_RequestDenied", NoGraphPermission);
+            await Send(ctx, r403, reset: false);
+            return;
+        }
         if (auth is not null)
         {
             Interlocked.Increment(ref Faults.Stats.Unauthorized401);
@@ -216,7 +226,10 @@ internal sealed class Simulator
         await ctx.Response.Body.WriteAsync(resp.Body.WrittenMemory);
     }
 
-    /// <summary>Null when the bearer token is an app-only Graph token of this tenant; otherwise the 401 message.</summary>
+    private const string NoGraphPermission = "Insufficient privileges to complete the operation.";
+
+    /// <summary>Null when the bearer token is an app-only Graph token of this tenant; <see cref="NoGraphPermission"/> when it grants no
+    /// Graph permission (403); otherwise the 401 message.</summary>
     private string? CheckToken(string header)
     {
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return "Access token is empty.";
@@ -230,6 +243,7 @@ internal sealed class Simulator
         if (aud is not ("https://graph.microsoft.com" or "00000003-0000-0000-c000-000000000000")) return "Access token validation failure. Invalid audience.";
         if (payload["iss"]?.GetValue<string>() != $"https://sts.windows.net/{TenantId}/") return "Access token validation failure. Invalid issuer.";
         if (payload["idtyp"]?.GetValue<string>() != "app") return "Access token validation failure. This simulator only accepts app-only tokens.";
+        if (payload["roles"] is not JsonArray { Count: > 0 }) return NoGraphPermission;
         var e = payload["exp"]?.GetValue<long>() ?? 0;
         if (e <= now) return "Lifetime validation failed, the token is expired.";
         if (_tokenCache.Count > 10_000) _tokenCache.Clear();

@@ -44,6 +44,7 @@ public sealed class SimulatorInstance : IAsyncDisposable
 
     public static async Task<SimulatorInstance> StartAsync(SimulatorOptions o, TimeProvider? time, CancellationToken ct = default)
     {
+        if (ClientApp.Check(o.ClientApps, o.ClientId) is { } badApps) throw new ArgumentException(badApps);
         var sim = new Simulator(o, time);
         var publicHost = o.PublicUrl is not null && Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var pu) ? pu.Host : null;
         var (cert, caFile) = Certificates.LoadOrCreate(o.CertDir, o.Host, publicHost);
@@ -128,6 +129,9 @@ public sealed class SimulatorInstance : IAsyncDisposable
         }
         finally { _sim.MutationGate.Release(); }
     }
+
+    /// <summary>The other app registrations that call the Sentinel API as themselves (client credentials, app roles).</summary>
+    public IReadOnlyList<ClientApp> ClientApps => _sim.Options.ClientApps;
 
     /// <summary>The app manifest's api.requestedAccessTokenVersion (1 or 2), changeable while running.</summary>
     public int RequestedAccessTokenVersion

@@ -49,6 +49,11 @@ public sealed class SimulatorOptions
     /// Decides the version of access tokens issued for api://{client id} scopes.
     /// </summary>
     public int RequestedAccessTokenVersion { get; set; } = 1;
+    /// <summary>
+    /// Other app registrations of the tenant that call the Sentinel API with their own client credentials (app-only tokens
+    /// carrying the app roles assigned to them). Defaults: <see cref="ClientApp.Defaults"/>.
+    /// </summary>
+    public IReadOnlyList<ClientApp> ClientApps { get; set; } = ClientApp.Defaults;
     /// <summary>Log each request to the console.</summary>
     public bool Verbose { get; set; }
 }

@@ -61,7 +61,7 @@ internal static class WebModules
         });
         services.Configure<MvcOptions>(o =>
         {
-            o.Filters.Add(new AutoValidateAntiforgeryTokenAttribute());
+            o.Filters.Add(new Controllers.AntiforgeryUnlessBearerAttribute());
             o.Filters.Add<Controllers.PageErrorsFilter>();
         });
 

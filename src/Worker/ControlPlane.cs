@@ -14,7 +14,9 @@ namespace Sentinel.Worker;
 /// The worker's internal control plane. /health is open; everything else needs an Entra access token for the shared app
 /// registration, validated by Microsoft.Identity.Web (<see cref="EntraAuth.AddEntraApi"/>): v1 or v2 issuer of the
 /// tenant, signature (discovery JWKS), audience {client id} or api://{client id}, lifetime, azp/appid = the client id,
-/// delegated scope access_as_user, and the app role Sentinel.Operator or Sentinel.Admin. Metadata is fetched on the first
+/// delegated scope access_as_user, and the app role Sentinel.Operator or Sentinel.Admin. Delegated only
+/// (<see cref="EntraAuth.ApiCallers.DelegatedOnly"/>): the web calls it on behalf of a signed-in user and every action is
+/// audited as that user; an app-only token is refused even with an app role. Metadata is fetched on the first
 /// authenticated request, so the worker starts even when Entra is unreachable.
 /// </summary>
 internal static class ControlPlane
@@ -25,7 +27,7 @@ internal static class ControlPlane
     public static void AddAuth(IServiceCollection services, SentinelSettings settings)
     {
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-            .AddEntraApi(settings, JwtBearerDefaults.AuthenticationScheme,
+            .AddEntraApi(settings, JwtBearerDefaults.AuthenticationScheme, EntraAuth.ApiCallers.DelegatedOnly,
                 (context, why) => WriteErrorAsync(context.Response, 401, why, "unauthorized"),
                 context => WriteErrorAsync(context.Response, 403, "the token lacks the app role Sentinel.Operator or Sentinel.Admin", "forbidden"));
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser().RequireRole(OperatorRoles));

@@ -146,6 +146,44 @@ public sealed class RouteAuthorizationTests(SeededWebFixture fx)
         Assert.Empty(failures);
     }
 
+    /// <summary>
+    /// The same matrix for apps calling with their own app-only token (no cookie, no antiforgery token): /api routes as for
+    /// a user of the same role, an app without a Sentinel role 401 everywhere; pages ignore bearer tokens (sign-in redirect).
+    /// </summary>
+    [Theory]
+    [InlineData(AppTokens.NoRole, Need.Public)]
+    [InlineData(AppTokens.Reader, Need.Reader)]
+    [InlineData(AppTokens.Operator, Need.Operator)]
+    [InlineData(AppTokens.Admin, Need.Admin)]
+    public async Task Each_app_role_reaches_exactly_the_api_routes_its_level_allows(string app, Need level)
+    {
+        var token = await AppTokens.ForAsync(fx.Sim, app);
+        using var client = fx.Anonymous();
+        var failures = new List<string>();
+        foreach (var route in Routes.Where(r => r.Need != Need.Public))
+        {
+            var request = new HttpRequestMessage(new HttpMethod(route.Method), route.Path);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            if (route.Method != "GET")
+                request.Content = route.Path.StartsWith("/api/")
+                    ? new StringContent("{}", System.Text.Encoding.UTF8, "application/json")
+                    : new FormUrlEncodedContent(new Dictionary<string, string>());
+            using var response = await client.SendAsync(request);
+            var status = (int)response.StatusCode;
+            if (!route.Path.StartsWith("/api/"))
+            {
+                if (status != 302) failures.Add($"{route.Method} {route.Path}: a page must ignore the bearer token (sign-in redirect), got {status}");
+                continue;
+            }
+            var allowed = level >= route.Need;
+            if (level == Need.Public && status != 401) failures.Add($"{route.Method} {route.Path}: expected 401 for an app without a role, got {status}");
+            else if (level != Need.Public && allowed && status is 401 or 403) failures.Add($"{route.Method} {route.Path}: expected allowed, got {status}");
+            else if (level != Need.Public && !allowed && status != 403) failures.Add($"{route.Method} {route.Path}: expected 403, got {status}");
+            if (status >= 500) failures.Add($"{route.Method} {route.Path}: server error {status}");
+        }
+        Assert.Empty(failures);
+    }
+
     [Fact]
     public async Task A_user_without_a_role_gets_the_friendly_403_page()
     {

@@ -23,7 +23,8 @@ namespace Sentinel.Features.Infrastructure;
 /// validator (<see cref="AadIssuerValidatorOptions.HttpClientName"/>);</item>
 /// <item>web API tokens (<see cref="AddEntraApi"/>): v1 (sts.windows.net) and v2 issuers of the tenant (Identity.Web's
 /// issuer validator), audiences {client id} and api://{client id}, signature and lifetime; then <see cref="CheckApiToken"/>:
-/// azp/appid = the client id (which also refuses ID tokens, which carry neither), delegated scope access_as_user.</item>
+/// a delegated token needs azp/appid = the client id (which also refuses ID tokens, which carry neither) and the scope
+/// access_as_user; an app-only token (<see cref="ApiCallers.DelegatedAndApps"/> only) needs one of the Sentinel app roles.</item>
 /// </list>
 /// </summary>
 public static class EntraAuth
@@ -38,6 +39,17 @@ public static class EntraAuth
     /// </summary>
     public const string GraphAppScheme = "EntraGraphApp";
     public static readonly string[] OperatorRoles = ["Sentinel.Operator", "Sentinel.Admin"];
+    /// <summary>The app roles of the registration (allowedMemberTypes User and Application).</summary>
+    public static readonly string[] AppRoles = ["Sentinel.Reader", "Sentinel.Operator", "Sentinel.Admin"];
+
+    /// <summary>Who a bearer scheme lets in.</summary>
+    public enum ApiCallers
+    {
+        /// <summary>Only delegated tokens of this app (a user signed in to Sentinel): the worker's control plane.</summary>
+        DelegatedOnly,
+        /// <summary>Delegated tokens, and app-only tokens of any app of the tenant that holds a Sentinel app role: the web's /api.</summary>
+        DelegatedAndApps,
+    }
 
     public static bool IsConfigured(SentinelSettings s) => s is { EntraTenantId: not null, EntraClientId: not null, EntraClientSecret: not null };
 
@@ -73,7 +85,7 @@ public static class EntraAuth
     /// A bearer scheme validating Entra access tokens for this app (the worker's control plane; the web's /api/* bearer scheme).
     /// <paramref name="onRejected"/> writes the 401 body, <paramref name="onForbidden"/> the 403 body.
     /// </summary>
-    public static AuthenticationBuilder AddEntraApi(this AuthenticationBuilder builder, SentinelSettings settings, string scheme,
+    public static AuthenticationBuilder AddEntraApi(this AuthenticationBuilder builder, SentinelSettings settings, string scheme, ApiCallers callers,
         Func<JwtBearerChallengeContext, string, Task> onRejected, Func<ForbiddenContext, Task> onForbidden)
     {
         AddEntraHttp(builder.Services, settings);
@@ -101,7 +113,7 @@ public static class EntraAuth
             {
                 OnTokenValidated = context =>
                 {
-                    if (CheckApiToken(context.Principal!, settings.EntraClientId) is { } why) context.Fail(new ApiTokenRejectedException(why));
+                    if (CheckApiToken(context.Principal!, settings.EntraClientId, callers) is { } why) context.Fail(new ApiTokenRejectedException(why));
                     return Task.CompletedTask;
                 },
                 OnChallenge = async context =>
@@ -145,18 +157,45 @@ public static class EntraAuth
     private sealed class GraphAppRegistered;
 
     /// <summary>
-    /// The app-specific rules Identity.Web leaves to the API: the token was issued to this app's client (azp in v2, appid in v1)
-    /// and carries the delegated scope. Returns why it is refused, or null. An ID token has neither azp/appid nor scp.
+    /// The app-specific rules Identity.Web leaves to the API (learn.microsoft.com/entra/identity-platform/
+    /// scenario-protected-web-api-verification-scope-app-roles): a token on behalf of a user must have been issued to this
+    /// app's client (azp in v2, appid in v1) with the delegated scope; an app-only token (<see cref="IsAppOnly"/>) may come from
+    /// any app of the tenant, because Entra issues one to any of them, without a roles claim, unless the API requires
+    /// assignment: the Sentinel app role assigned to the caller's service principal is the gate. Returns why it is refused,
+    /// or null. An ID token has neither azp/appid nor scp.
     /// </summary>
-    public static string? CheckApiToken(ClaimsPrincipal principal, string? clientId)
+    public static string? CheckApiToken(ClaimsPrincipal principal, string? clientId, ApiCallers callers)
     {
         var azp = principal.FindFirst("azp")?.Value ?? principal.FindFirst("appid")?.Value;
         var scopes = (principal.FindFirst("scp")?.Value ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (azp is null && scopes.Length == 0) return "an ID token or a token without client and scope is not an access token for this API";
+        if (IsAppOnly(principal))
+        {
+            if (callers == ApiCallers.DelegatedOnly)
+                return "an app-only token (no delegated scope) is not accepted here: this API acts only on behalf of a signed-in user";
+            if (!principal.FindAll("roles").Any(r => AppRoles.Contains(r.Value, StringComparer.Ordinal)))
+                return $"the app-only token carries none of the app roles {string.Join(", ", AppRoles)}: assign one to the calling app (allowed member type Application)";
+            return null;
+        }
         if (azp is null || clientId is null || !string.Equals(azp, clientId, StringComparison.OrdinalIgnoreCase))
             return "the token was issued to another client (azp/appid)";
         if (!scopes.Contains(ApiScope, StringComparer.Ordinal)) return $"the token lacks the delegated scope {ApiScope} (scp)";
         return null;
+    }
+
+    /// <summary>
+    /// An app acting as itself (client credentials): no delegated scope, and either the optional claim idtyp = app or, where
+    /// the API did not ask for idtyp, oid = sub (both are the caller's service principal in app-only tokens; a user's sub is
+    /// pairwise and never equals the oid). Access-token claims reference: learn.microsoft.com/entra/identity-platform/access-token-claims-reference.
+    /// </summary>
+    public static bool IsAppOnly(ClaimsPrincipal principal)
+    {
+        if (principal.FindFirst("scp") is not null) return false;
+        if (principal.FindFirst("azp") is null && principal.FindFirst("appid") is null) return false;
+        var idtyp = principal.FindFirst("idtyp")?.Value;
+        if (idtyp is not null) return idtyp == "app";
+        var oid = principal.FindFirst("oid")?.Value;
+        return oid is not null && oid == principal.FindFirst("sub")?.Value;
     }
 
     /// <summary>Why a token failed, without echoing the token.</summary>

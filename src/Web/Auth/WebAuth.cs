@@ -21,8 +21,9 @@ namespace Sentinel.Web.Auth;
 /// (encrypted with Data Protection);</item>
 /// <item>the session cookie (server-side sessions: <see cref="PgTicketStore"/>; lifetime and re-validation:
 /// <see cref="SessionEvents"/>);</item>
-/// <item><see cref="BearerScheme"/>: Entra access tokens for this app on /api/* (same rules as the worker's control plane),
-/// chosen by the <see cref="PolicyScheme"/> when the request carries <c>Authorization: Bearer</c>.</item>
+/// <item><see cref="BearerScheme"/>: Entra access tokens for this app on /api/*: delegated (same rules as the worker's control
+/// plane) or app-only from any app of the tenant holding a Sentinel app role (a SIEM, a script), chosen by the
+/// <see cref="PolicyScheme"/> when the request carries <c>Authorization: Bearer</c> (<see cref="AuthenticatesByBearer(HttpContext)"/>).</item>
 /// </list>
 /// </summary>
 public static class WebAuth
@@ -44,9 +45,7 @@ public static class WebAuth
             o.DefaultChallengeScheme = PolicyScheme;
         });
         auth.AddPolicyScheme(PolicyScheme, "session cookie, or an Entra bearer token on /api", o => o.ForwardDefaultSelector = context =>
-            configured && WebModules.IsApi(context.Request) && context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                ? BearerScheme
-                : CookieAuthenticationDefaults.AuthenticationScheme);
+            AuthenticatesByBearer(context, configured) ? BearerScheme : CookieAuthenticationDefaults.AuthenticationScheme);
 
         void Cookie(CookieAuthenticationOptions o)
         {
@@ -85,10 +84,21 @@ public static class WebAuth
             o.AbsoluteExpirationRelativeToNow = TimeSpan.FromDays(90);
         });
 
-        auth.AddEntraApi(settings, BearerScheme,
+        auth.AddEntraApi(settings, BearerScheme, EntraAuth.ApiCallers.DelegatedAndApps,
             (context, why) => WriteJsonAsync(context.Response, 401, why, "unauthorized"),
             context => WriteJsonAsync(context.Response, 403, "the token lacks the app role this route needs", "forbidden"));
     }
+
+    /// <summary>
+    /// An /api request carrying <c>Authorization: Bearer</c>: authenticated by the token alone, the session cookie is ignored.
+    /// Browsers never add that header by themselves, so such a request carries no ambient credential a forged cross-site
+    /// request could ride on (no antiforgery token needed, <see cref="Controllers.AntiforgeryUnlessBearerAttribute"/>).
+    /// </summary>
+    public static bool AuthenticatesByBearer(HttpContext context) =>
+        AuthenticatesByBearer(context, EntraAuth.IsConfigured(context.RequestServices.GetRequiredService<SentinelSettings>()));
+
+    private static bool AuthenticatesByBearer(HttpContext context, bool configured) =>
+        configured && WebModules.IsApi(context.Request) && context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
     private static void ConfigureOidc(MicrosoftIdentityOptions o, SentinelSettings settings, WebSettings web)
     {

@@ -17,6 +17,7 @@ namespace Sentinel.Web.Auth;
 public sealed class WorkerApiClient(SentinelSettings settings, IServiceProvider services, IHttpClientFactory http)
 {
     public const string HttpClientName = "sentinel-worker-api";
+    public const string AppCallerRefused = "the worker's control plane acts only on behalf of a signed-in user: an app-only token cannot run, pause, resume or cancel jobs";
 
     public sealed record Reply(int Status, JsonElement? Body, string? Error)
     {
@@ -43,6 +44,8 @@ public sealed class WorkerApiClient(SentinelSettings settings, IServiceProvider 
 
     private async Task<Reply> SendAsync(ClaimsPrincipal user, HttpMethod method, string path, object? body, CancellationToken ct)
     {
+        // The control plane is delegated-only: there is no user to get its token for.
+        if (EntraAuth.IsAppOnly(user)) return new Reply(403, null, AppCallerRefused);
         var token = await TokenAsync(user, ct);
         using var request = new HttpRequestMessage(method, settings.WorkerApiUrl.TrimEnd('/') + path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

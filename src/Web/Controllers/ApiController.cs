@@ -12,7 +12,8 @@ namespace Sentinel.Web.Controllers;
 
 /// <summary>
 /// JSON API over the same slices as the pages, same cookie session and roles, snake_case bodies.
-/// State changes need the antiforgery header (X-CSRF-TOKEN) like every form. Errors: {error, code, details}.
+/// With the session cookie, state changes need the antiforgery header (X-CSRF-TOKEN) like every form; a request with a bearer
+/// token (a user's delegated token, or an app's app-only token with a Sentinel app role) needs none. Errors: {error, code, details}.
 /// </summary>
 [ApiController, Authorize(Policy = Roles.CanRead)]
 public sealed class ApiController(IMediator mediator) : ControllerBase

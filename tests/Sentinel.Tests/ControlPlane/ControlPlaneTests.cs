@@ -57,6 +57,9 @@ public sealed class ControlPlaneTests(WorkerApiFixture fixture) : IClassFixture<
         { "missing_scp", "lacks the delegated scope access_as_user" },
         { "other_scope", "lacks the delegated scope access_as_user" },
         { "v1_wrong_tenant", "wrong issuer" },
+        { "app_only_other_app", "an app-only token (no delegated scope) is not accepted here" },
+        { "app_only_v1_other_app", "an app-only token (no delegated scope) is not accepted here" },
+        { "app_only_own_app", "an app-only token (no delegated scope) is not accepted here" },
     };
 
     [Theory]
@@ -76,6 +79,10 @@ public sealed class ControlPlaneTests(WorkerApiFixture fixture) : IClassFixture<
             "missing_scp" => fixture.Idp.Mint(OperatorRole, scope: null),
             "other_scope" => fixture.Idp.Mint(OperatorRole, scope: "User.Read"),
             "v1_wrong_tenant" => fixture.Idp.Mint(OperatorRole, version: 1, issuer: "https://sts.windows.net/99999999-2222-3333-4444-555555555555/"),
+            // The control plane is delegated-only: an app holding Sentinel.Operator (the web's /api would accept it) is still refused.
+            "app_only_other_app" => fixture.Idp.Mint(OperatorRole, appOnly: true, client: "5a1e0c7d-1b2c-4d3e-8f40-5162738495a2", oid: "0c4f7a10-2222-4a2b-9c3d-4e5f60718292"),
+            "app_only_v1_other_app" => fixture.Idp.Mint(["Sentinel.Admin"], appOnly: true, version: 1, client: "5a1e0c7d-1b2c-4d3e-8f40-5162738495a2", oid: "0c4f7a10-2222-4a2b-9c3d-4e5f60718292"),
+            "app_only_own_app" => fixture.Idp.Mint(OperatorRole, appOnly: true, oid: "0c4f7a10-2222-4a2b-9c3d-4e5f60718299"),
             _ => "not.a.jwt",
         };
 

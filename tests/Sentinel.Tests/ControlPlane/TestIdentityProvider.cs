@@ -95,11 +95,12 @@ public sealed class TestIdentityProvider : IAsyncDisposable
 
     /// <summary>
     /// A token as Entra would issue for the worker API (v2 by default: iss v2, aud api://{client id}, azp; v1: iss sts.windows.net,
-    /// appid); the parameters break it on purpose. <paramref name="idToken"/>: an ID token of the same user (aud = client id, no scp/azp).
+    /// appid); the parameters break it on purpose. <paramref name="idToken"/>: an ID token of the same user (aud = client id, no scp/azp);
+    /// <paramref name="appOnly"/>: an app-only token of <paramref name="client"/> (client credentials; <paramref name="scope"/> ignored).
     /// </summary>
     public string Mint(string[] roles, string? audience = null, string? issuer = null, TimeSpan? expiresIn = null, bool badSignature = false,
         string oid = "00000000-0000-0000-0000-00000000c0de", string upn = "operator@contoso.onmicrosoft.com", string name = "Olga Operator",
-        int version = 2, string? client = ClientId, string? scope = "access_as_user", bool idToken = false)
+        int version = 2, string? client = ClientId, string? scope = "access_as_user", bool idToken = false, bool appOnly = false)
     {
         var key = badSignature ? RSA.Create(2048) : _signingKey;
         var now = DateTime.UtcNow;
@@ -112,8 +113,16 @@ public sealed class TestIdentityProvider : IAsyncDisposable
             ["roles"] = roles,
             ["ver"] = version == 1 ? "1.0" : "2.0",
         };
-        claims[version == 1 ? "upn" : "preferred_username"] = upn;
-        if (idToken)
+        if (!appOnly) claims[version == 1 ? "upn" : "preferred_username"] = upn;
+        if (appOnly)
+        {
+            // Client credentials of an app acting as itself: oid = sub = its service principal, idtyp app, no scp, no user.
+            claims.Remove("name");
+            claims["sub"] = oid;
+            claims["idtyp"] = "app";
+            if (client is not null) claims[version == 1 ? "appid" : "azp"] = client;
+        }
+        else if (idToken)
         {
             claims["nonce"] = "n0nce";
         }
