@@ -235,6 +235,9 @@ public static class IngestDriveItemsDelta
                round_started_at = EXCLUDED.round_started_at, last_synced_at = EXCLUDED.last_synced_at
         """;
 
+    /// <summary>Empty pages with a nextLink followed in $batch before a drive falls back to its own round.</summary>
+    private const int MaxEmptyHops = 3;
+
     internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
@@ -327,14 +330,38 @@ public static class IngestDriveItemsDelta
                 var docs = new List<JsonDocument>();
                 try
                 {
-                    foreach (var (drive, response) in changed)
+                    // An empty page with a nextLink (Graph may answer a deltaLink so) is followed through $batch too, for all
+                    // such drives of the batch at once: most end in one final page and join the merged ones.
+                    var pending = changed;
+                    for (var hop = 0; pending.Count > 0; hop++)
                     {
-                        if (FinalPage(response) is { } page)
+                        var follow = new List<(DriveRow Drive, string Url)>();
+                        foreach (var (drive, response) in pending)
                         {
-                            docs.Add(page.Doc);
-                            single.Add((drive, page.Value, page.DeltaLink));
+                            if (FinalPage(response) is { } page)
+                            {
+                                docs.Add(page.Doc);
+                                single.Add((drive, page.Value, page.DeltaLink));
+                            }
+                            else if (hop < MaxEmptyHops && EmptyWithNext(response) is { } url) follow.Add((drive, url));
+                            else rounds.Add((drive, response));
                         }
-                        else rounds.Add((drive, response));
+                        if (follow.Count == 0) break;
+                        GraphResponse[] answers;
+                        try
+                        {
+                            answers = await GraphBatch.GetManyAsync(graph, follow.Select(f => f.Url).ToList(), run.Graph, token, PreferHeaders);
+                        }
+                        catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                        {
+                            foreach (var f in follow) run.Failures.Failed(TargetFailures.Drive, f.Drive.Id, TargetFailures.ReasonOf(e), e.Message, f.Drive.Name);
+                            break;
+                        }
+                        run.Add("delta_follow_polls", follow.Count);
+                        // the empty pages followed are pages of their rounds, as when a round follows them itself
+                        Interlocked.Add(ref tally.Pages, follow.Count);
+                        run.Add("pages", follow.Count);
+                        pending = follow.Select((f, i) => (f.Drive, answers[i])).ToList();
                     }
                     if (single.Count > 0) await MergeFinalPagesAsync(single, run, tally, token);
                     // Rounds with more pages follow their links side by side (Graph latency, not the database, bounds them).
@@ -351,6 +378,24 @@ public static class IngestDriveItemsDelta
             var counts = await conn.QuerySingleAsync<(long Live, long Deleted)>(new CommandDefinition(
                 "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM msgraph_drive_items", cancellationToken: ct));
             return new Result(drives.Count, tally.Pages, tally.Items, tally.Resynced, tally.NotFound, counts.Live, counts.Deleted);
+        }
+
+        /// <summary>An empty page with a nextLink, as the relative URL of a $batch request (null when it is anything else or the link is foreign).</summary>
+        private string? EmptyWithNext(GraphResponse response)
+        {
+            if (!response.IsSuccess) return null;
+            using var doc = response.Json();
+            var root = doc.RootElement;
+            if (root.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0) return null;
+            if (!root.TryGetProperty("@odata.nextLink", out var n) || n.GetString() is not { } next) return null;
+            try
+            {
+                return graph.ToBatchUrl(next);
+            }
+            catch (JobFailedException)
+            {
+                return null; // its own round refuses it with the reason
+            }
         }
 
         /// <summary>An answer that is one whole round: items and a deltaLink, no nextLink. The caller disposes the document.</summary>
