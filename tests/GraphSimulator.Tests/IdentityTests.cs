@@ -67,7 +67,7 @@ public sealed class IdentityTests(SharedSim fx) : IClassFixture<SharedSim>
         const string redirect = "https://localhost:5001/signin-oidc";
         var app = SimHarness.Msal(fx.Sim, http, redirectUri: redirect);
         string[] scopes = [$"api://{fx.Sim.ClientId}/access_as_user"];
-        var url = await app.GetAuthorizationRequestUrl(scopes).WithPkce(out var verifier).WithExtraQueryParameters("state=st4te&nonce=n0nce").ExecuteAsync();
+        var url = await app.GetAuthorizationRequestUrl(scopes).WithPkce(out var verifier).WithExtraQueryParameters(new Dictionary<string, (string, bool)> { ["state"] = ("st4te", false), ["nonce"] = ("n0nce", false) }).ExecuteAsync();
 
         var code = await PickUser(http, url, "operator@contoso.onmicrosoft.com", expectState: "st4te");
         var r = await app.AcquireTokenByAuthorizationCode(scopes, code).WithPkceCodeVerifier(verifier).ExecuteAsync();

@@ -67,10 +67,6 @@ internal sealed class MiniIngest(GraphServiceClient client)
     {
         var builder = client.Drives[driveId].Items["root"].Delta;
         var link = DeltaLinks.GetValueOrDefault(driveId);
-        void Cfg(Microsoft.Kiota.Abstractions.RequestConfiguration<Microsoft.Kiota.Abstractions.DefaultQueryParameters> rc)
-        {
-            if (prefer is not null) rc.Headers.Add("Prefer", prefer);
-        }
         var page = link is null
             ? await builder.GetAsDeltaGetResponseAsync(rc => { if (prefer is not null) rc.Headers.Add("Prefer", prefer); })
             : await builder.WithUrl(link).GetAsDeltaGetResponseAsync(rc => { if (prefer is not null) rc.Headers.Add("Prefer", prefer); });

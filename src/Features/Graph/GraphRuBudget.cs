@@ -1,7 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Sentinel.Features.Infrastructure;
-using Sentinel.Features.Infrastructure;
 
 namespace Sentinel.Features.Graph;
 

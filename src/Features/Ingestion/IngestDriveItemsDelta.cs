@@ -238,7 +238,7 @@ public static class IngestDriveItemsDelta
     /// <summary>Empty pages with a nextLink followed in $batch before a drive falls back to its own round.</summary>
     private const int MaxEmptyHops = 3;
 
-    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
+    internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
         {

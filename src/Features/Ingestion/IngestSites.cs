@@ -61,7 +61,7 @@ public static class IngestSites
           AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.id = t.id);
         """;
 
-    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
+    internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
         {

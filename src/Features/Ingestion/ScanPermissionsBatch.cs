@@ -195,7 +195,7 @@ public static class ScanPermissionsBatch
     /// <summary>What writing a chunk decided.</summary>
     private sealed record ChunkOutcome(int Stored, int Inheriting, int Drift, IReadOnlyCollection<string> ChangedDrives);
 
-    internal sealed class Handler(Db db, GraphHttp graph, GraphRetryOptions retry, TimeProvider clock, IMediator mediator,
+    internal sealed class Handler(Db db, GraphHttp graph, TimeProvider clock, IMediator mediator,
         ILogger<ScanPermissionsBatch.Command> log) : MediatR.IRequestHandler<Command, Result>
     {
         public async Task<Result> Handle(Command request, CancellationToken ct)
