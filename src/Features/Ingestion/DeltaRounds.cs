@@ -41,9 +41,13 @@ internal static class DeltaRounds
            SET next_link = EXCLUDED.next_link, resync = EXCLUDED.resync, round_started_at = EXCLUDED.round_started_at
         """;
 
-    private const string DeltaSql = """
+    /// <summary>
+    /// Ends rounds: each partition's deltaLink replaces its checkpoint. One partition per round here; several at once
+    /// when drive rounds of one page are merged together (IngestDriveItemsDelta).
+    /// </summary>
+    internal const string EndRoundsSql = """
         INSERT INTO msgraph_delta_state (resource_type, partition_key, delta_link, next_link, resync, round_started_at, last_synced_at)
-        VALUES (@ResourceType, @PartitionKey, @Delta, NULL, false, @RoundStart, @Now)
+        SELECT @ResourceType, x.key, x.link, NULL, false, @RoundStart, @Now FROM unnest(@PartitionKeys::text[], @Deltas::text[]) AS x(key, link)
         ON CONFLICT (resource_type, partition_key) DO UPDATE
            SET delta_link = EXCLUDED.delta_link, next_link = NULL, resync = false,
                round_started_at = EXCLUDED.round_started_at, last_synced_at = EXCLUDED.last_synced_at
@@ -123,9 +127,10 @@ internal static class DeltaRounds
             {
                 // Nothing to merge (the common case of an unchanged partition): one autocommit statement moves the checkpoint.
                 await using var c = await db.OpenAsync(ct);
-                await c.ExecuteAsync(new CommandDefinition(next is not null ? NextSql : DeltaSql, new
+                await c.ExecuteAsync(new CommandDefinition(next is not null ? NextSql : EndRoundsSql, new
                 {
-                    partition.ResourceType, partition.PartitionKey, Next = next, Delta = delta, Sweep = sweep, RoundStart = roundStart, ctx.Now,
+                    partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart, ctx.Now,
+                    PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta },
                 }, cancellationToken: ct));
             }
             else
@@ -144,8 +149,10 @@ internal static class DeltaRounds
                 else
                 {
                     await onRoundEnd(c, tx, ctx, ct);
-                    await c.ExecuteAsync(new CommandDefinition(DeltaSql,
-                        new { partition.ResourceType, partition.PartitionKey, Delta = delta, RoundStart = roundStart, ctx.Now }, tx, cancellationToken: ct));
+                    await c.ExecuteAsync(new CommandDefinition(EndRoundsSql, new
+                    {
+                        partition.ResourceType, PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta }, RoundStart = roundStart, ctx.Now,
+                    }, tx, cancellationToken: ct));
                 }
                 await tx.CommitAsync(ct);
             }

@@ -214,6 +214,10 @@ public static class IngestDriveItemsDelta
     /// </summary>
     private const string RoundEndSettingsSql = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off;\n";
 
+    /// <summary>A page's items keyed by id (last wins); a = parentReference.id; the deleted facet or @removed marks a removal.</summary>
+    private static IReadOnlyCollection<StageRow> PageRows(JsonElement value) =>
+        Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf).Values;
+
     private static (string? A, string? B) ParentOf(JsonElement e) =>
         (e.TryGetProperty("parentReference", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("id", out var id) ? id.GetString() : null, null);
 
@@ -224,15 +228,6 @@ public static class IngestDriveItemsDelta
         UPDATE msgraph_delta_state s SET delta_link = x.link, last_synced_at = @Now, round_started_at = @Now
         FROM unnest(@Keys::text[], @Links::text[]) AS x(key, link)
         WHERE s.resource_type = 'drive_items' AND s.partition_key = x.key
-        """;
-
-    /// <summary>Ends the rounds of drives merged together (<c>DeltaRounds</c>' DeltaSql for many partitions at once).</summary>
-    private const string FinalLinksSql = """
-        INSERT INTO msgraph_delta_state (resource_type, partition_key, delta_link, next_link, resync, round_started_at, last_synced_at)
-        SELECT 'drive_items', x.key, x.link, NULL, false, @Now, @Now FROM unnest(@Keys::text[], @Links::text[]) AS x(key, link)
-        ON CONFLICT (resource_type, partition_key) DO UPDATE
-           SET delta_link = EXCLUDED.delta_link, next_link = NULL, resync = false,
-               round_started_at = EXCLUDED.round_started_at, last_synced_at = EXCLUDED.last_synced_at
         """;
 
     /// <summary>Empty pages with a nextLink followed in $batch before a drive falls back to its own round.</summary>
@@ -427,7 +422,7 @@ public static class IngestDriveItemsDelta
             var rowDrives = new List<string>();
             foreach (var (drive, value, _) in drives)
             {
-                var page = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf).Values;
+                var page = PageRows(value);
                 rows.AddRange(page);
                 rowDrives.AddRange(Enumerable.Repeat(drive.Id, page.Count));
             }
@@ -439,8 +434,10 @@ public static class IngestDriveItemsDelta
                 var driveIds = drives.Select(d => d.Drive.Id).ToArray();
                 changed += await c.ExecuteAsync(new CommandDefinition(RoundEndSettingsSql + CascadeSql, new { DriveIds = driveIds, ctx.Now, ctx.RoundStart },
                     tx, cancellationToken: ct));
-                await c.ExecuteAsync(new CommandDefinition(FinalLinksSql, new { Keys = driveIds, Links = drives.Select(d => d.DeltaLink).ToArray(), Now = now },
-                    tx, cancellationToken: ct));
+                await c.ExecuteAsync(new CommandDefinition(DeltaRounds.EndRoundsSql, new
+                {
+                    ResourceType = "drive_items", PartitionKeys = driveIds, Deltas = drives.Select(d => d.DeltaLink).ToArray(), RoundStart = now, Now = now,
+                }, tx, cancellationToken: ct));
                 await tx.CommitAsync(ct);
                 if (changed > 0) ctx.Changed = true;
             }
@@ -498,7 +495,7 @@ public static class IngestDriveItemsDelta
                 round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
                     async (c, tx, value, ctx, t) =>
                     {
-                        var rows = Staging.Collect(value, e => e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e), ParentOf).Values;
+                        var rows = PageRows(value);
                         var ids = new string[rows.Count];
                         Array.Fill(ids, drive.Id);
                         if (await MergeAsync(c, tx, rows, ids, ctx, t) > 0) ctx.Changed = true;
