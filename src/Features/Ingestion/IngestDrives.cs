@@ -57,19 +57,29 @@ public static class IngestDrives
           AND ((t.site_id IN (SELECT unnest(@Sites::text[])) AND NOT EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
                OR ((t.site_id IS NULL OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.is_personal))
                    AND t.owner_id IN (SELECT unnest(@Users::text[]))));
+        """;
 
-        -- Missed drive_missing_runs times in a row, or whose site/owner is confirmed gone: they go with their content.
-        WITH gone AS (
-            UPDATE msgraph_drives t SET deleted_at = @Now, synced_at = @Now
-            WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
-              AND (t.missing_runs >= @MissingRuns
-                   OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.deleted_at IS NOT NULL)
-                   -- A deleted user's OneDrive is no longer reachable through Graph: it goes with its owner.
-                   OR EXISTS (SELECT 1 FROM msgraph_users x WHERE x.id = t.owner_id AND t.site_id IS NULL AND x.deleted_at IS NOT NULL))
-            RETURNING t.id
-        ), items AS (
+    /// <summary>Missed drive_missing_runs times in a row, or whose site/owner is confirmed gone: they go (their content follows, GoneContentSql).</summary>
+    private const string GoneSql = """
+        UPDATE msgraph_drives t SET deleted_at = @Now, synced_at = @Now
+        WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_drives s WHERE s.id = t.id)
+          AND (t.missing_runs >= @MissingRuns
+               OR EXISTS (SELECT 1 FROM msgraph_sites x WHERE x.id = t.site_id AND x.deleted_at IS NOT NULL)
+               -- A deleted user's OneDrive is no longer reachable through Graph: it goes with its owner.
+               OR EXISTS (SELECT 1 FROM msgraph_users x WHERE x.id = t.owner_id AND t.site_id IS NULL AND x.deleted_at IS NOT NULL))
+        RETURNING t.id
+        """;
+
+    /// <summary>
+    /// The items of the drives that went, with their permissions and grants. The drive ids come as an array, so the
+    /// plan knows how many; index nested loops only: planned from the drives' UPDATE … RETURNING (no estimate), it was a
+    /// sequential scan and a hash of all items (3.5 s for the 13,600 items of 166 OneDrives at 1M items, 2.0 s so).
+    /// </summary>
+    private const string GoneContentSql = """
+        SET LOCAL jit = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+        WITH items AS (
             UPDATE msgraph_drive_items i SET deleted_at = @Now, synced_at = @Now
-            FROM gone WHERE i.drive_id = gone.id AND i.deleted_at IS NULL
+            FROM unnest(@Drives::text[]) AS gone(id) WHERE i.drive_id = gone.id AND i.deleted_at IS NULL
             RETURNING i.id
         ), perms AS (
             UPDATE msgraph_drive_item_permissions p SET deleted_at = @Now, synced_at = @Now
@@ -169,11 +179,15 @@ public static class IngestDrives
                 Users = answered.Where(t => t.Kind == "u").Select(t => t.Id).ToArray(),
                 MissingRuns = options.DriveMissingRuns,
             }, tx, cancellationToken: ct));
+            var gone = (await connection.QueryAsync<string>(new CommandDefinition(GoneSql, new { Now = now, MissingRuns = options.DriveMissingRuns },
+                tx, cancellationToken: ct))).ToArray();
             var counts = await connection.QuerySingleAsync<(long Live, long Deleted, long Missing)>(new CommandDefinition("""
                 SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL),
                        count(*) FILTER (WHERE deleted_at IS NULL AND missing_runs > 0)
                 FROM msgraph_drives
                 """, transaction: tx, cancellationToken: ct));
+            if (gone.Length > 0)
+                await connection.ExecuteAsync(new CommandDefinition(GoneContentSql, new { Now = now, Drives = gone }, tx, cancellationToken: ct, commandTimeout: 0));
             await tx.CommitAsync(ct);
             var sites = targets.Count(t => t.Kind == "s");
             var users = targets.Count(t => t.Kind == "u");

@@ -53,18 +53,18 @@ public static class MaintainPermissionRoots
         """;
 
     private const string RootsSql = """
-        -- Walk every touched drive from its root down the parent_id index: an item takes its own id if it has unique
-        -- permissions, else its parent's root.
+        -- Walk every touched drive from its root down the (drive_id, parent_id) index: an item takes its own id if it has
+        -- unique permissions, else its parent's root.
         CREATE TEMP TABLE perm_walk ON COMMIT DROP AS
         WITH RECURSIVE walk AS (
-            SELECT i.id, i.id AS root, 0 AS depth
+            SELECT i.id, i.drive_id, i.id AS root, 0 AS depth
               FROM msgraph_drive_items i JOIN perm_touched_drives t ON t.drive_id = i.drive_id
              WHERE i.is_root AND i.deleted_at IS NULL
             UNION ALL
-            SELECT c.id, CASE WHEN c.has_unique_permissions THEN c.id ELSE w.root END, w.depth + 1
+            SELECT c.id, w.drive_id, CASE WHEN c.has_unique_permissions THEN c.id ELSE w.root END, w.depth + 1
               FROM walk w CROSS JOIN LATERAL (
                    SELECT x.id, x.has_unique_permissions FROM msgraph_drive_items x
-                    WHERE x.parent_id = w.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
+                    WHERE x.drive_id = w.drive_id AND x.parent_id = w.id AND x.deleted_at IS NULL AND NOT x.is_root OFFSET 0) c
              WHERE w.depth < 1000
         )
         SELECT DISTINCT ON (id) id, root FROM walk ORDER BY id, depth;

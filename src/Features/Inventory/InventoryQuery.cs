@@ -32,6 +32,12 @@ public sealed class InventoryQuery
         _ => this,
     };
 
+    /// <summary>
+    /// What an item search matches: its name or its path, as one text the trigram index serves (db/init 017) —
+    /// "item_search_text(path, name) ILIKE s" selects exactly the rows of "name ILIKE s OR path ILIKE s".
+    /// </summary>
+    public const string ItemSearchText = "item_search_text(i.path, i.name)";
+
     /// <summary>Case-insensitive substring match over several columns (trigram indexes serve it).</summary>
     public InventoryQuery Search(string? text, params string[] columns)
     {

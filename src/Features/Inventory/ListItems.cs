@@ -58,7 +58,7 @@ public static class ListItems
             var sort = Sorts[request.Sort];
             var q = new InventoryQuery()
                 .Deleted(request.Deleted, "i.deleted_at")
-                .Search(request.Search, "i.name", "i.path")
+                .Search(request.Search, InventoryQuery.ItemSearchText)
                 .Where(SeenAliveCondition);
             // Drive roots are listed only among the items with unique permissions (every drive root is a hierarchy root).
             if (!request.UniqueOnly) q.Where("NOT i.is_root");

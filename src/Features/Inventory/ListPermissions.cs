@@ -92,7 +92,7 @@ public static class ListPermissions
             var sort = Sorts[request.Sort];
             var q = new InventoryQuery()
                 .Deleted(request.Deleted, "p.deleted_at")
-                .Search(request.Search, "i.name", "i.path");
+                .Search(request.Search, InventoryQuery.ItemSearchText);
             if (request.LinkScope is not null) q.Where(ScopeCondition(request.LinkScope));
             if (request.LinkType is { Length: > 0 }) q.Where("p.link_type = @LinkType", new { request.LinkType });
             if (request.ExternalOnly) q.Where(ExternalCondition);

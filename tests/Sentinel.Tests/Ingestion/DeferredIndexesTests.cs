@@ -23,7 +23,7 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
     {
         await fixture.ExecuteAsync("TRUNCATE msgraph_drive_items CASCADE; DELETE FROM msgraph_delta_state WHERE resource_type = 'drive_items'");
         var defined = await IndexesAsync();
-        Assert.Contains(defined, i => i.Name == "msgraph_drive_items_path_trgm_idx");
+        Assert.Contains(defined, i => i.Name == "msgraph_drive_items_search_trgm_idx");
 
         // While the phase writes, only the indexes ingestion reads exist.
         List<string>? during = null;
@@ -40,10 +40,10 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
 
         Assert.NotNull(during);
         Assert.Equal(["msgraph_drive_items_deleted_folders_idx", "msgraph_drive_items_deleted_idx", "msgraph_drive_items_drive_parent_idx",
-                "msgraph_drive_items_parent_idx", "msgraph_drive_items_pkey"],
+                "msgraph_drive_items_pkey"],
             during.Order(StringComparer.Ordinal));
         var deferred = Max(progress, "indexes_deferred");
-        Assert.Equal(defined.Count - 5, deferred);
+        Assert.Equal(defined.Count - 4, deferred);
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
         await GroundTruth.AssertMatchesAsync(fixture, "drives", "items");
@@ -75,8 +75,8 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         // A process killed between the drop and the build leaves definitions behind (the same state, made by hand).
         await fixture.ExecuteAsync("""
             INSERT INTO ingest_deferred_indexes (index_name, table_name, definition)
-            SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname IN ('msgraph_drive_items_name_trgm_idx', 'msgraph_drive_items_verify_idx');
-            DROP INDEX msgraph_drive_items_name_trgm_idx; DROP INDEX msgraph_drive_items_verify_idx;
+            SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname IN ('msgraph_drive_items_search_trgm_idx', 'msgraph_drive_items_verify_idx');
+            DROP INDEX msgraph_drive_items_search_trgm_idx; DROP INDEX msgraph_drive_items_verify_idx;
             """);
         var next = new RecordingProgress();
         await fixture.IngestAsync(ItemsOnly, next);
