@@ -121,7 +121,7 @@ internal static class DeltaRounds
             if (next is null && delta is null)
                 return Fail("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
 
-            var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep);
+            var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep) { WholeRoundHere = state.NextLink is null && resyncs == 0 };
             var empty = value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0;
             if (empty && !(next is null && sweep))
             {

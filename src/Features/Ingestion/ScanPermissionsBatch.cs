@@ -285,6 +285,10 @@ public static class ScanPermissionsBatch
                 current = next;
             }
 
+            await TableStatistics.RefreshAsync(db, new Dictionary<string, long>
+            {
+                ["msgraph_drive_item_permissions"] = permissions, ["msgraph_drive_item_permission_grants"] = grants,
+            }, ct);
             // Hierarchies a scan changed (an item became a root, or turned out to inherit) are walked again.
             if (changedDrives.Count > 0)
                 await mediator.Send(new MaintainPermissionRoots.Command(changedDrives, run.StartedAt, ChangedOnly: true), ct);

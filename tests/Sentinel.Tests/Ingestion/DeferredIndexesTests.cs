@@ -25,6 +25,7 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         var defined = await IndexesAsync();
         Assert.Contains(defined, i => i.Name == "msgraph_drive_items_search_trgm_idx");
 
+        var loadStarted = await fixture.ScalarAsync<DateTime>("SELECT now()");
         // While the phase writes, only the indexes ingestion reads exist.
         List<string>? during = null;
         var progress = new RecordingProgress
@@ -46,6 +47,9 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         Assert.Equal(defined.Count - 4, deferred);
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
+        // ... and analysed, so what runs next is not planned on the statistics of the empty table.
+        Assert.Equal(1, await fixture.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'msgraph_drive_items' AND last_analyze >= @LoadStarted", new { LoadStarted = loadStarted }));
         await GroundTruth.AssertMatchesAsync(fixture, "drives", "items");
 
         // The table has rows now: an incremental run defers nothing.
