@@ -3,6 +3,7 @@
 #   scripts/pg.sh start <datadir> <port>   initdb on first use, then start (idempotent)
 #   scripts/pg.sh stop  <datadir>
 # Listens on 127.0.0.1 and a unix socket inside <datadir>; user "postgres", trust auth on loopback only.
+# On first use: PG_FAST=1 turns durability off (tests, benches); PG_SHARED_BUFFERS sets the cache (default 256MB).
 set -euo pipefail
 cmd=${1:?usage: pg.sh start|stop <datadir> [port]}
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -37,7 +38,7 @@ case "$cmd" in
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 300
-shared_buffers = 256MB
+shared_buffers = ${PG_SHARED_BUFFERS:-256MB}
 CONF
       if [ "${PG_FAST:-0}" = 1 ]; then
         printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$dir/pgdata/postgresql.conf"
