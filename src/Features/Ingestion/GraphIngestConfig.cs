@@ -89,8 +89,11 @@ public static class GraphIngestConfig
 public sealed record GraphIngestOptions
 {
     public string[] Phases { get; init; } = [.. GraphIngestConfig.AllPhases];
-    /// <summary>Drives enumerated by delta at the same time.</summary>
-    public int DriveConcurrency { get; init; } = 4;
+    /// <summary>
+    /// Drives enumerated by delta at the same time. 8: at 150 ms of Graph latency the incremental run of a 1M-item
+    /// tenant took 80 s with 4 and 48 s with 8; at zero latency both are ≈ 10 s (issue 11, bench/RESULTS.md).
+    /// </summary>
+    public int DriveConcurrency { get; init; } = 8;
     /// <summary>A drive missing from this many drive listings in a row (its site/user answering) is soft-deleted.</summary>
     public int DriveMissingRuns { get; init; } = 3;
     /// <summary>Files whose permissions are fetched and committed together (in $batch requests of 20).</summary>

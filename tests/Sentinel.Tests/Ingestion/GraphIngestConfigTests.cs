@@ -12,7 +12,7 @@ public sealed class GraphIngestConfigTests
     {
         var options = GraphIngestConfig.Parse(new JsonObject());
         Assert.Equal(GraphIngestConfig.AllPhases, options.Phases);
-        Assert.Equal(4, options.DriveConcurrency);
+        Assert.Equal(8, options.DriveConcurrency);
         Assert.Equal(400, options.PermissionBatchSize);
         Assert.Equal(8, options.PermissionConcurrency);
         Assert.Equal(24, options.PermissionRescanAfterHours);
