@@ -52,6 +52,17 @@ public sealed class FaultConfig
     /// after syncing all the changes"; the deltaExcludeParent header drops the parents).
     /// </summary>
     public bool DriveDeltaChildrenFirst { get; set; }
+    /// <summary>
+    /// Full (first or resync) drive rounds come latest-created first: children before their parents, across pages. The
+    /// docs promise no order (GRAPH_FACTS §2); that an initial enumeration comes so is a guess (they are usually parents
+    /// first).
+    /// </summary>
+    public bool DriveFullRoundChildrenFirst { get; set; }
+    /// <summary>
+    /// Full drive rounds start every page after the first with the previous page's last item again: "an item may appear
+    /// more than once" in a round (GRAPH_FACTS §2); where in a round a repeat comes is a guess.
+    /// </summary>
+    public bool DriveFullRoundRepeats { get; set; }
     /// <summary>Overrides the drive delta page size (so one round's changes span several pages).</summary>
     public int? DrivePageSize { get; set; }
 
@@ -249,9 +260,9 @@ internal sealed class FaultEngine(TimeProvider time)
     }
 
     /// <summary>(children first, page size override) for drive delta rounds.</summary>
-    public (bool ChildrenFirst, int? PageSize) DriveDeltaShape()
+    public (bool ChildrenFirst, int? PageSize, bool FullChildrenFirst, bool FullRepeats) DriveDeltaShape()
     {
-        lock (_gate) return (_config.DriveDeltaChildrenFirst, _config.DrivePageSize);
+        lock (_gate) return (_config.DriveDeltaChildrenFirst, _config.DrivePageSize, _config.DriveFullRoundChildrenFirst, _config.DriveFullRoundRepeats);
     }
 
     public bool InnerBatch429()

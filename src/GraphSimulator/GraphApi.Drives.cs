@@ -149,14 +149,20 @@ internal sealed partial class GraphApi
         var pos = c.Pos;
         var written = 0;
         var emptyFirst = O.Quirks && pos == 0 && (c.Flags & Cursor.EmptyPageDone) == 0 && d.Index % 5 == 1;
-        var (childrenFirst, pageOverride) = sim.Faults.DriveDeltaShape();
-        childrenFirst &= !full;
+        var (childrenFirst, pageOverride, fullChildrenFirst, fullRepeats) = sim.Faults.DriveDeltaShape();
+        childrenFirst = full ? fullChildrenFirst : childrenFirst;
         if (!emptyFirst)
         {
             var items = d.Items;
             var pageSize = c.Sub > 0 ? c.Sub : pageOverride is > 0 ? pageOverride.Value : O.PageSize;
             HashSet<int>? chainDone = null;
             Span<int> chain = stackalloc int[64];
+            if (full && fullRepeats && pos > 0)
+            {
+                // the previous page's last item again
+                WriteItem(w, childrenFirst ? items[items.Count - pos] : items[pos - 1], false, 0, req.Prefer);
+                written++;
+            }
             while (pos < items.Count && written < pageSize)
             {
                 // children first: latest-created first, so a child comes before its parent (the cursor position still counts up)

@@ -36,37 +36,80 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         await run.Progress.AuditAsync("ingest.started", new { phases = options.Phases }, ct);
         await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
         var summary = new Dictionary<string, object?>();
-        foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
+        // The dashboard's indexes a first full load deferred are built while the later phases run (BuildDeferredIndexes).
+        Task<BuildDeferredIndexes.Result>? indexes = null;
+        using var indexesCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var indexesWatch = new Stopwatch();
+        try
         {
-            ingest.Phase = phase;
-            await ingest.ReportAsync(ct, force: true);
-            var requestsBefore = ingest.Graph.Requests;
-            var ruBefore = ingest.Graph.ResourceUnits;
-            var watch = Stopwatch.StartNew();
-            object? result = phase switch
+            foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
             {
-                GraphIngestConfig.Phases.Users => await mediator.Send(new IngestUsersDelta.Command(ingest), ct),
-                GraphIngestConfig.Phases.Groups => await mediator.Send(new IngestGroupsDelta.Command(ingest), ct),
-                GraphIngestConfig.Phases.Sites => await mediator.Send(new IngestSites.Command(ingest), ct),
-                GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, ingest), ct),
-                GraphIngestConfig.Phases.DriveItems => await mediator.Send(new IngestDriveItemsDelta.Command(options, ingest), ct),
-                GraphIngestConfig.Phases.Permissions => await mediator.Send(new ScanPermissionsBatch.Command(options, ingest), ct),
-                GraphIngestConfig.Phases.RefreshViews => await RefreshViewsAsync(ct),
-                _ => null,
-            };
-            summary[phase] = result;
-            ruByPhase[phase] = ingest.Graph.ResourceUnits - ruBefore;
-            if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
-            // Persisted per phase: a later phase that fails the whole run does not lose the counts.
-            await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
-            await run.Progress.AuditAsync("ingest.phase_completed", new
+                ingest.Phase = phase;
+                await ingest.ReportAsync(ct, force: true);
+                var requestsBefore = ingest.Graph.Requests;
+                var ruBefore = ingest.Graph.ResourceUnits;
+                var watch = Stopwatch.StartNew();
+                object? result = phase switch
+                {
+                    GraphIngestConfig.Phases.Users => await mediator.Send(new IngestUsersDelta.Command(ingest), ct),
+                    GraphIngestConfig.Phases.Groups => await mediator.Send(new IngestGroupsDelta.Command(ingest), ct),
+                    GraphIngestConfig.Phases.Sites => await mediator.Send(new IngestSites.Command(ingest), ct),
+                    GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, ingest), ct),
+                    GraphIngestConfig.Phases.DriveItems => await mediator.Send(new IngestDriveItemsDelta.Command(options, ingest), ct),
+                    GraphIngestConfig.Phases.Permissions => await mediator.Send(new ScanPermissionsBatch.Command(options, ingest), ct),
+                    GraphIngestConfig.Phases.RefreshViews => await RefreshViewsAsync(ct),
+                    _ => null,
+                };
+                summary[phase] = result;
+                ruByPhase[phase] = ingest.Graph.ResourceUnits - ruBefore;
+                if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
+                // Persisted per phase: a later phase that fails the whole run does not lose the counts.
+                await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
+                await run.Progress.AuditAsync("ingest.phase_completed", new
+                {
+                    phase,
+                    result,
+                    seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
+                    requests = ingest.Graph.Requests - requestsBefore,
+                    estimated_ru = ingest.Graph.ResourceUnits - ruBefore,
+                }, ct);
+                if (phase == GraphIngestConfig.Phases.DriveItems)
+                {
+                    indexesWatch.Start();
+                    indexes = Task.Run(() => mediator.Send(new BuildDeferredIndexes.Command(), indexesCancel.Token), CancellationToken.None);
+                }
+            }
+            if (indexes is not null)
             {
-                phase,
-                result,
-                seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
-                requests = ingest.Graph.Requests - requestsBefore,
-                estimated_ru = ingest.Graph.ResourceUnits - ruBefore,
-            }, ct);
+                if (!indexes.IsCompleted)
+                {
+                    ingest.Phase = "deferred_indexes";
+                    await ingest.ReportAsync(ct, force: true);
+                }
+                BuildDeferredIndexes.Result built;
+                try
+                {
+                    built = await indexes;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new JobFailedException("index_build_failed", $"building the deferred drive-item indexes failed: {e.Message}");
+                }
+                if (built.Built > 0)
+                {
+                    summary["deferred_indexes_built"] = built.Built;
+                    await run.Progress.AuditAsync("ingest.deferred_indexes_built", new { built = built.Built, seconds = Math.Round(indexesWatch.Elapsed.TotalSeconds, 3) }, ct);
+                }
+            }
+        }
+        finally
+        {
+            // A run that fails or is cancelled stops the build; the next drive-item phase builds what is left.
+            if (indexes is { IsCompleted: false })
+            {
+                await indexesCancel.CancelAsync();
+                try { await indexes; } catch (Exception) { /* the failure that ended the run is the one reported */ }
+            }
         }
         // The posture change feed compares the picture after this run with the previous one (its own slice).
         summary["posture_changes"] = await mediator.Send(new Posture.RecordPostureChanges.Command(run.RunId), ct);

@@ -175,7 +175,7 @@ public static class IngestDriveItemsDelta
           AND EXISTS (SELECT 1 FROM msgraph_drive_items c WHERE c.drive_id = x.drive_id AND c.parent_id = x.id AND c.deleted_at IS NULL)
         """;
 
-    private const string PathSql = """
+    internal const string PathWalkSql = """
         -- 4. Descendants of the page's items whose path changed, walked in the table after the merge, page items included:
         --    one whose path came from an ancestor renamed in this same page is reached again from that ancestor, deeper,
         --    and the deepest walk wins (walks overlap: every changed item with children in the table starts one). One
@@ -263,17 +263,21 @@ public static class IngestDriveItemsDelta
             var deferred = await ItemIndexes.DeferIfEmptyAsync(db, ct);
             if (deferred == 0 && await ItemIndexes.PendingAsync(db, ct) > 0) run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, ct));
             if (deferred > 0) run.Add("indexes_deferred", deferred);
+            var completed = false;
             try
             {
-                return await IngestAsync(request, options, run, drives, deferred > 0, ct);
+                var result = await IngestAsync(request, options, run, drives, deferred > 0, ct);
+                completed = true;
+                return result;
             }
             finally
             {
                 if (deferred > 0)
                 {
                     await run.ReportAsync(CancellationToken.None, force: true);
-                    // Built even when the phase failed or was cancelled: the pages must not stay without their indexes.
-                    run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, CancellationToken.None));
+                    // The permission phase's indexes now; the dashboard's are left to BuildDeferredIndexes, which the run
+                    // starts next, concurrently. A phase that failed or was cancelled builds them all: nothing follows it.
+                    run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, CancellationToken.None, ingestionOnly: completed));
                 }
             }
         }
@@ -487,7 +491,7 @@ public static class IngestDriveItemsDelta
             var start = merged.Where(m => m.Id is not null).ToList();
             var affected = merged.Sum(m => m.Changed);
             if (start.Count > 0)
-                affected += await c.ExecuteAsync(new CommandDefinition(PathSql, new
+                affected += await c.ExecuteAsync(new CommandDefinition(PathWalkSql, new
                 {
                     StartIds = start.Select(m => m.Id).ToArray(), StartDrives = start.Select(m => m.DriveId).ToArray(), StartPaths = start.Select(m => m.Path).ToArray(),
                 }, tx, cancellationToken: ct));
@@ -515,12 +519,22 @@ public static class IngestDriveItemsDelta
             // Whether the round merged a deletion (a cascade can start only from one); unknown for a round resumed from an
             // earlier run's nextLink, whose first pages were merged by that run.
             var removedSeen = checkpoint.NextLink is not null;
+            // A drive's first round in a first full load writes its pages by COPY (every item is new).
+            var copy = emptyAtStart && checkpoint is { NextLink: null, DeltaLink: null } ? new FirstLoadCopy(drive.Id) : null;
             DeltaRoundResult round;
             try
             {
                 round = await DeltaRounds.RunAsync(db, graph, run, clock, partition,
                     async (c, tx, value, ctx, t) =>
                     {
+                        if (copy is not null && await copy.TryCopyAsync(c, tx, value, ctx, t) is { } copied)
+                        {
+                            if (copied.RemovedFolder) removedSeen = true;
+                            ctx.Changed = true;
+                            run.Add("items", copied.Rows);
+                            run.Add("items_copied", copied.Rows);
+                            return copied.Rows;
+                        }
                         var rows = PageRows(value);
                         if (rows.Any(r => r.Removed)) removedSeen = true;
                         var ids = new string[rows.Count];
@@ -533,6 +547,7 @@ public static class IngestDriveItemsDelta
                     {
                         var args = new { DriveId = drive.Id, DriveIds = new[] { drive.Id }, ctx.Now, ctx.RoundStart };
                         await c.ExecuteAsync(new CommandDefinition(RoundEndSettingsSql, transaction: tx, cancellationToken: t));
+                        if (copy is not null) await copy.EndRoundAsync(c, tx, t);
                         // A first full load's round run whole here wrote every row of its drive itself (0.7 ms per drive of
                         // index and heap reads for nothing otherwise).
                         var swept = ctx.Sweep && !(emptyAtStart && ctx.WholeRoundHere)

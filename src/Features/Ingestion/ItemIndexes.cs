@@ -6,8 +6,13 @@ namespace Sentinel.Features.Ingestion;
 /// <summary>
 /// Secondary indexes of msgraph_drive_items deferred during the first full load (db/init 016): when the drive-item
 /// phase starts on an empty table, every index ingestion does not read is dropped (its definition kept in
-/// ingest_deferred_indexes, in the same transaction) and built once when the phase ends, whatever way it ends. A
-/// phase that finds definitions left by a run that died rebuilds them first unless the table is still empty.
+/// ingest_deferred_indexes, in the same transaction). When the phase ends, whatever way it ends, the ones the
+/// permission phase reads are built (<see cref="ReadByIngestion"/>); the rest — sort orders and trigram search, read
+/// only by the dashboard — are built by <see cref="BuildConcurrentlyAsync"/>, which the run starts in the background
+/// (CREATE INDEX CONCURRENTLY: the permission scan goes on writing the table, Graph-bound) and waits for before it
+/// ends. Until then the dashboard answers from the table without them (slower, never wrong). A phase that finds
+/// definitions left by a run that died builds them first unless the table is still empty; an index a cancelled
+/// concurrent build left invalid is dropped and built again.
 /// Kept: the primary key (merge), (drive_id, parent_id) (path walks, cascades, sweep) and the
 /// deleted_at partial indexes (round-end cascade).
 /// </summary>
@@ -20,6 +25,16 @@ internal static class ItemIndexes
         "msgraph_drive_items_pkey", "msgraph_drive_items_drive_parent_idx", "msgraph_drive_items_deleted_idx",
         "msgraph_drive_items_deleted_folders_idx",
     ];
+
+    /// <summary>Deferred indexes the permission phase reads (scan order, inheriting items, verification, hierarchy members).</summary>
+    public static readonly string[] ReadByIngestion =
+    [
+        "msgraph_drive_items_root_scan_idx", "msgraph_drive_items_dirty_inheriting_idx", "msgraph_drive_items_verify_idx",
+        "msgraph_drive_items_permission_root_idx",
+    ];
+
+    /// <summary>null: no such index; false: left invalid by an interrupted concurrent build.</summary>
+    private const string ValidSql = "SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass('public.' || quote_ident(@Name))";
 
     /// <summary>Drops the deferrable indexes when the table is empty. Returns how many are deferred now.</summary>
     public static async Task<int> DeferIfEmptyAsync(Db db, CancellationToken ct)
@@ -62,35 +77,71 @@ internal static class ItemIndexes
     }
 
     /// <summary>
-    /// Builds every deferred index (largest first, <paramref name="parallel"/> at a time; sorted builds with a larger
-    /// maintenance_work_mem) and forgets each definition in the transaction that built it. Idempotent.
+    /// Builds deferred indexes (all, or only those <see cref="ReadByIngestion"/>; largest first, <paramref name="parallel"/>
+    /// at a time; sorted builds with a larger maintenance_work_mem) and forgets each definition in the transaction that
+    /// built it, then analyses the table. Idempotent.
     /// </summary>
-    public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct)
+    public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct, bool ingestionOnly = false)
     {
-        List<(string Name, string Definition)> deferred;
-        await using (var c = await db.OpenAsync(ct))
-            deferred = (await c.QueryAsync<(string, string)>(new CommandDefinition(
-                "SELECT index_name, definition FROM ingest_deferred_indexes ORDER BY (definition ILIKE '%USING gin%') DESC, index_name",
-                cancellationToken: ct))).ToList();
+        var deferred = await DeferredAsync(db, ingestionOnly, ct);
         await Parallel.ForEachAsync(deferred, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct }, async (index, token) =>
         {
             await using var c = await db.OpenAsync(token);
             await using var tx = await c.BeginTransactionAsync(token);
             await c.ExecuteAsync(new CommandDefinition("SET LOCAL maintenance_work_mem = '256MB'", transaction: tx, cancellationToken: token));
-            var exists = await c.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "SELECT to_regclass('public.' || quote_ident(@Name)) IS NOT NULL", new { index.Name }, tx, cancellationToken: token));
-            if (!exists) await c.ExecuteAsync(new CommandDefinition(index.Definition, transaction: tx, cancellationToken: token, commandTimeout: 0));
+            var valid = await c.ExecuteScalarAsync<bool?>(new CommandDefinition(ValidSql, new { index.Name }, tx, cancellationToken: token));
+            if (valid == false) await c.ExecuteAsync(new CommandDefinition($"DROP INDEX public.\"{index.Name}\"", transaction: tx, cancellationToken: token));
+            if (valid != true) await c.ExecuteAsync(new CommandDefinition(index.Definition, transaction: tx, cancellationToken: token, commandTimeout: 0));
             await c.ExecuteAsync(new CommandDefinition("DELETE FROM ingest_deferred_indexes WHERE index_name = @Name", new { index.Name }, tx, cancellationToken: token));
             await tx.CommitAsync(token);
         });
-        if (deferred.Count > 0)
-        {
-            // After a bulk load the statistics still describe the empty table until autovacuum gets to it: the next
-            // statements (the permission phase's walk of every drive) were planned on them — one such walk ran for more
-            // than 4 minutes instead of 8 s at 1M items. One ANALYZE (a sample, ≈ 1 s) before anything else is planned.
-            await using var c = await db.OpenAsync(ct);
-            await c.ExecuteAsync(new CommandDefinition($"ANALYZE {Table}", cancellationToken: ct, commandTimeout: 0));
-        }
+        if (deferred.Count > 0) await AnalyzeAsync(db, ct);
         return deferred.Count;
+    }
+
+    /// <summary>
+    /// Builds every deferred index with CREATE INDEX CONCURRENTLY, one at a time (writers of the table are not blocked),
+    /// then analyses the table (statistics of the expression indexes). Returns how many were built.
+    /// </summary>
+    public static async Task<int> BuildConcurrentlyAsync(Db db, CancellationToken ct)
+    {
+        var deferred = await DeferredAsync(db, false, ct);
+        foreach (var (name, definition) in deferred)
+        {
+            await using var c = await db.OpenAsync(ct);
+            var valid = await c.ExecuteScalarAsync<bool?>(new CommandDefinition(ValidSql, new { Name = name }, cancellationToken: ct));
+            if (valid == false) await c.ExecuteAsync(new CommandDefinition($"DROP INDEX CONCURRENTLY public.\"{name}\"", cancellationToken: ct, commandTimeout: 0));
+            if (valid != true)
+            {
+                if (!definition.StartsWith("CREATE INDEX ", StringComparison.Ordinal))
+                    throw new InvalidOperationException($"deferred index {name} has an unexpected definition");
+                await c.ExecuteAsync(new CommandDefinition("SET maintenance_work_mem = '256MB'", cancellationToken: ct));
+                await c.ExecuteAsync(new CommandDefinition("CREATE INDEX CONCURRENTLY " + definition["CREATE INDEX ".Length..], cancellationToken: ct, commandTimeout: 0));
+            }
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM ingest_deferred_indexes WHERE index_name = @Name", new { Name = name }, cancellationToken: ct));
+        }
+        if (deferred.Count > 0) await AnalyzeAsync(db, ct);
+        return deferred.Count;
+    }
+
+    private static async Task<List<(string Name, string Definition)>> DeferredAsync(Db db, bool ingestionOnly, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        return (await c.QueryAsync<(string, string)>(new CommandDefinition("""
+            SELECT index_name, definition FROM ingest_deferred_indexes
+            WHERE NOT @IngestionOnly OR index_name = ANY(@ReadByIngestion)
+            ORDER BY (definition ILIKE '%USING gin%') DESC, index_name
+            """, new { IngestionOnly = ingestionOnly, ReadByIngestion }, cancellationToken: ct))).ToList();
+    }
+
+    /// <summary>
+    /// After a bulk load the statistics still describe the empty table until autovacuum gets to it: the next statements
+    /// (the permission phase's walk of every drive) were planned on them — one such walk ran for more than 4 minutes
+    /// instead of 8 s at 1M items. One ANALYZE (a sample, ≈ 1 s) before anything else is planned.
+    /// </summary>
+    private static async Task AnalyzeAsync(Db db, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition($"ANALYZE {Table}", cancellationToken: ct, commandTimeout: 0));
     }
 }

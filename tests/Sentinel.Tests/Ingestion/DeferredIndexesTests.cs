@@ -45,6 +45,10 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
             during.Order(StringComparer.Ordinal));
         var deferred = Max(progress, "indexes_deferred");
         Assert.Equal(defined.Count - 4, deferred);
+        // the permission phase's four at the end of the item phase, the dashboard's (sort orders, search) concurrently after it
+        Assert.Equal(ItemIndexes.ReadByIngestion.Length, Max(progress, "indexes_rebuilt"));
+        var concurrently = Assert.Single(progress.Audits, a => a.Action == "ingest.deferred_indexes_built");
+        Assert.Contains($"\"built\":{deferred - ItemIndexes.ReadByIngestion.Length}", concurrently.Details);
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
         // ... and analysed, so what runs next is not planned on the statistics of the empty table.
@@ -85,6 +89,17 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         var next = new RecordingProgress();
         await fixture.IngestAsync(ItemsOnly, next);
         Assert.Equal(2, Max(next, "indexes_rebuilt"));
+        Assert.Equal(defined, await IndexesAsync());
+
+        // A concurrent build interrupted (the run stopped during its permission phase) leaves its index invalid: the next
+        // build drops it and builds it again.
+        await fixture.ExecuteAsync("""
+            INSERT INTO ingest_deferred_indexes (index_name, table_name, definition)
+            SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname = 'msgraph_drive_items_search_trgm_idx';
+            UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'msgraph_drive_items_search_trgm_idx'::regclass;
+            """);
+        Assert.Equal(1, (await fixture.SendAsync(new BuildDeferredIndexes.Command())).Built);
+        Assert.True(await fixture.ScalarAsync<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid = 'msgraph_drive_items_search_trgm_idx'::regclass"));
         Assert.Equal(0, Max(next, "indexes_deferred"));
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));

@@ -1,0 +1,272 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Sentinel.Features.Ingestion;
+
+/// <summary>
+/// The write path of a drive's first round during a first full load (the item table was empty when the phase began,
+/// the round started here from its beginning): every item is new, so a page is one binary COPY of the columns the
+/// page merge would write, extracted here, with paths and permission roots computed from the folders this round has
+/// already written (kept in memory, folders only) instead of read back from the table. It writes exactly the row the
+/// merge writes for a new item (FirstLoadCopyTests compares the two over a whole tenant).
+/// Anything the COPY cannot state as a plain insert sends the page, and the rest of the round, back to the merge:
+/// an id already in the table (Graph may repeat an item across pages of a round, or an item moved in from another
+/// drive: the COPY fails on the primary key inside a savepoint), a value SQL would convert differently (a size that
+/// is not an integer, a timestamp without a zone or finer than a microsecond), a resync, or more folders than
+/// <see cref="MaxFolders"/>. Items whose parent the round has not delivered yet get no path (as in the merge); when
+/// the parent arrives, or at the round's end, their subtrees are walked in the table.
+/// </summary>
+internal sealed class FirstLoadCopy
+{
+    /// <summary>Folders remembered per round (id, path, permission root): ≈ 200 bytes each.</summary>
+    public const int MaxFolders = 500_000;
+
+    private const string CopySql = """
+        COPY msgraph_drive_items (id, drive_id, name, web_url, parent_id, path, is_folder, size, mime_type, file_hash_sha1, created_dt, modified_dt,
+            created_by_user_id, last_modified_by_user_id, synced_at, deleted_at, raw, is_root, c_tag, permissions_dirty, has_unique_permissions,
+            permission_root_id) FROM STDIN (FORMAT BINARY)
+        """;
+
+    /// <summary>Subtrees below items whose parent arrived late (or never): walked from the parent's row in the table.</summary>
+    private const string AwaitedSql = """
+        SELECT id AS Id, drive_id AS DriveId, path AS Path FROM msgraph_drive_items
+        WHERE drive_id = @DriveId AND id = ANY(@Ids) AND deleted_at IS NULL AND path IS NOT NULL
+        """;
+
+    private readonly string _driveId;
+    private readonly Dictionary<string, (string? Path, string? Root)> _folders = new(StringComparer.Ordinal);
+    /// <summary>Parents that items of this round named before the round delivered them.</summary>
+    private readonly HashSet<string> _awaited = new(StringComparer.Ordinal);
+
+    public FirstLoadCopy(string driveId) => _driveId = driveId;
+
+    /// <summary>False once the round went back to the merge (for good).</summary>
+    public bool Active { get; private set; } = true;
+
+    /// <summary>
+    /// Copies the page: the rows written and whether one was a deleted folder (the round-end cascade starts only from
+    /// those: every row here is new, a deleted item without the folder facet is stored as a file); null (nothing
+    /// written, the transaction usable) when the merge must take it.
+    /// </summary>
+    public async Task<(int Rows, bool RemovedFolder)?> TryCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct)
+    {
+        if (!Active || !ctx.WholeRoundHere || !ctx.Sweep) return Fallback();
+        var page = new Dictionary<string, Item>(StringComparer.Ordinal);
+        foreach (var e in value.EnumerateArray())
+        {
+            if (!e.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
+            if (Item.Parse(id, e) is not { } item) return Fallback();
+            page[id] = item; // last wins, as in the merge
+        }
+        foreach (var item in page.Values) Resolve(item, page, 0);
+
+        await tx.SaveAsync("first_load_copy", ct);
+        try
+        {
+            await using var writer = await c.BeginBinaryImportAsync(CopySql, ct);
+            foreach (var i in page.Values) await WriteAsync(writer, i, ctx, ct);
+            await writer.CompleteAsync(ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await tx.RollbackAsync("first_load_copy", ct);
+            return Fallback();
+        }
+        await tx.ReleaseAsync("first_load_copy", ct);
+
+        foreach (var i in page.Values)
+            if (i.IsParent && !i.Removed) _folders[i.Id] = (i.Path, i.Root);
+        if (_folders.Count > MaxFolders) Active = false;
+        // Items copied earlier below a parent that arrived only now: their subtrees are walked from it.
+        var arrived = page.Values.Where(i => !i.Removed && i.Path is not null && _awaited.Remove(i.Id)).ToList();
+        foreach (var i in page.Values)
+            if (i.Orphan) _awaited.Add(i.ParentId!);
+        if (arrived.Count > 0) await WalkAsync(c, tx, arrived.Select(a => (a.Id, a.Path!)).ToList(), ct);
+        return (page.Count, page.Values.Any(i => i.Removed && i.IsFolder));
+    }
+
+    private (int, bool)? Fallback()
+    {
+        Active = false;
+        return null;
+    }
+
+    /// <summary>Round end: subtrees whose parent the round delivered too early to know, or never (its row in the table decides).</summary>
+    public async Task EndRoundAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        if (_awaited.Count == 0) return;
+        var starts = (await c.QueryAsync<(string Id, string DriveId, string Path)>(new CommandDefinition(AwaitedSql,
+            new { DriveId = _driveId, Ids = _awaited.ToArray() }, tx, cancellationToken: ct))).Select(s => (s.Id, s.Path)).ToList();
+        _awaited.Clear();
+        if (starts.Count > 0) await WalkAsync(c, tx, starts, ct);
+    }
+
+    private Task WalkAsync(NpgsqlConnection c, NpgsqlTransaction tx, List<(string Id, string Path)> starts, CancellationToken ct) =>
+        c.ExecuteAsync(new CommandDefinition(IngestDriveItemsDelta.PathWalkSql, new
+        {
+            StartIds = starts.Select(s => s.Id).ToArray(), StartDrives = starts.Select(_ => _driveId).ToArray(), StartPaths = starts.Select(s => s.Path).ToArray(),
+        }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// The merge's path and permission root of a live item: the drive root is "/" and its own root; below a parent with
+    /// a path, parent path + "/" + name (none without a name); an item with the shared facet is its own root, any
+    /// other takes its parent's. Unknown, deleted or pathless parents give no path.
+    /// </summary>
+    private (string? Path, string? Root) Resolve(Item item, Dictionary<string, Item> page, int depth)
+    {
+        if (item.Resolved || item.Removed) return (item.Path, item.Root);
+        item.Resolved = true; // a cycle reads the unresolved (null) values
+        if (item.IsRoot)
+        {
+            (item.Path, item.Root) = ("/", item.Id);
+            return (item.Path, item.Root);
+        }
+        (string? Path, string? Root)? parent = null;
+        if (item.ParentId is { } p)
+        {
+            if (page.TryGetValue(p, out var inPage))
+            {
+                if (!inPage.Removed)
+                {
+                    // below a page item without a path the merge's walk through the page never reaches: no path, no root
+                    parent = depth < 1000 ? Resolve(inPage, page, depth + 1) : (null, null);
+                    if (parent.Value.Path is null) return (null, null);
+                }
+            }
+            else if (_folders.TryGetValue(p, out var known)) parent = known;
+            else item.Orphan = true;
+        }
+        item.Path = parent?.Path is not { } pp || item.Name is null ? null : pp == "/" ? "/" + item.Name : pp + "/" + item.Name;
+        item.Root = item.Shared ? item.Id : parent?.Root;
+        return (item.Path, item.Root);
+    }
+
+    private async Task WriteAsync(NpgsqlBinaryImporter w, Item i, DeltaPageContext ctx, CancellationToken ct)
+    {
+        await w.StartRowAsync(ct);
+        await w.WriteAsync(i.Id, NpgsqlDbType.Text, ct);
+        await w.WriteAsync(_driveId, NpgsqlDbType.Text, ct);
+        await Text(w, i.Name, ct);
+        await Text(w, i.Removed ? null : i.WebUrl, ct);
+        await Text(w, i.ParentId, ct);
+        await Text(w, i.Path, ct);
+        // a deletion is stored as the merge's "gone" insert does: the folder facet only, the column defaults otherwise
+        await w.WriteAsync(i.Removed ? i.IsFolder : i.IsFolder || i.IsRoot, NpgsqlDbType.Boolean, ct);
+        if (i.Size is { } size && !i.Removed) await w.WriteAsync(size, NpgsqlDbType.Bigint, ct); else await w.WriteNullAsync(ct);
+        await Text(w, i.Removed ? null : i.MimeType, ct);
+        await Text(w, i.Removed ? null : i.Sha1, ct);
+        await Time(w, i.Removed ? null : i.Created, ct);
+        await Time(w, i.Removed ? null : i.Modified, ct);
+        await Text(w, i.Removed ? null : i.CreatedBy, ct);
+        await Text(w, i.Removed ? null : i.ModifiedBy, ct);
+        await w.WriteAsync(ctx.Now.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
+        await Time(w, i.Removed ? ctx.Now.UtcDateTime : null, ct);
+        await w.WriteAsync(i.Raw, NpgsqlDbType.Jsonb, ct);
+        await w.WriteAsync(!i.Removed && i.IsRoot, NpgsqlDbType.Boolean, ct);
+        await Text(w, i.Removed ? null : i.CTag, ct);
+        await w.WriteAsync(i.Removed || i.SharedChanged, NpgsqlDbType.Boolean, ct);
+        await w.WriteAsync(!i.Removed && (i.IsRoot || i.Shared), NpgsqlDbType.Boolean, ct);
+        await Text(w, i.Removed ? null : i.Root, ct);
+    }
+
+    private static async Task Text(NpgsqlBinaryImporter w, string? value, CancellationToken ct)
+    {
+        if (value is null) await w.WriteNullAsync(ct); else await w.WriteAsync(value, NpgsqlDbType.Text, ct);
+    }
+
+    private static async Task Time(NpgsqlBinaryImporter w, DateTime? value, CancellationToken ct)
+    {
+        if (value is { } v) await w.WriteAsync(v, NpgsqlDbType.TimestampTz, ct); else await w.WriteNullAsync(ct);
+    }
+
+    /// <summary>One page item, with the values the merge's SQL would extract from its JSON (null where SQL gives NULL).</summary>
+    private sealed class Item
+    {
+        public required string Id { get; init; }
+        public required string Raw { get; init; }
+        public bool Removed, IsRoot, IsFolder, IsParent, Shared, SharedChanged, Resolved, Orphan;
+        public string? Name, WebUrl, ParentId, MimeType, Sha1, CreatedBy, ModifiedBy, CTag, Path, Root;
+        public long? Size;
+        public DateTime? Created, Modified;
+
+        /// <summary>Null when a value is not one the COPY can state exactly as the merge's SQL would.</summary>
+        public static Item? Parse(string id, JsonElement e)
+        {
+            var item = new Item { Id = id, Raw = e.GetRawText() };
+            item.Removed = e.TryGetProperty("deleted", out _) || Staging.HasRemoved(e);
+            item.IsRoot = e.TryGetProperty("root", out _);
+            item.IsFolder = e.TryGetProperty("folder", out _);
+            // OneNote notebooks (package facet) have children too
+            item.IsParent = item.IsRoot || item.IsFolder || e.TryGetProperty("package", out _);
+            item.Shared = e.TryGetProperty("shared", out _);
+            if (!Str(e, "name", out item.Name) || !Str(e, "webUrl", out item.WebUrl) || !Str(e, "cTag", out item.CTag)) return null;
+            if (e.TryGetProperty("parentReference", out var parent) && parent.ValueKind == JsonValueKind.Object)
+            {
+                if (!Str(parent, "id", out item.ParentId)) return null;
+            }
+            else if (!Absent(e, "parentReference")) return null;
+            if (e.TryGetProperty("file", out var file) && file.ValueKind == JsonValueKind.Object)
+            {
+                if (!Str(file, "mimeType", out item.MimeType)) return null;
+                if (file.TryGetProperty("hashes", out var hashes) && hashes.ValueKind == JsonValueKind.Object) { if (!Str(hashes, "sha1Hash", out item.Sha1)) return null; }
+                else if (!Absent(file, "hashes")) return null;
+            }
+            else if (!Absent(e, "file")) return null;
+            if (!UserId(e, "createdBy", out item.CreatedBy) || !UserId(e, "lastModifiedBy", out item.ModifiedBy)) return null;
+            if (e.TryGetProperty("size", out var size) && size.ValueKind != JsonValueKind.Null)
+            {
+                // TryGetInt64 refuses fractions and exponents, as the SQL cast to bigint does
+                if (size.ValueKind != JsonValueKind.Number || !size.TryGetInt64(out var s)) return null;
+                item.Size = s;
+            }
+            if (!Timestamp(e, "createdDateTime", out item.Created) || !Timestamp(e, "lastModifiedDateTime", out item.Modified)) return null;
+            if (e.TryGetProperty("@microsoft.graph.sharedChanged", out var changed))
+            {
+                item.SharedChanged = changed.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.String => string.Equals(changed.GetString(), "true", StringComparison.OrdinalIgnoreCase),
+                    _ => false,
+                };
+                if (changed.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.String or JsonValueKind.Null)) return null;
+            }
+            return item;
+        }
+
+        /// <summary>A string or absent/null property (other kinds: SQL's ->> would give their JSON text).</summary>
+        private static bool Str(JsonElement e, string name, out string? value)
+        {
+            value = null;
+            if (!e.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null) return true;
+            if (p.ValueKind != JsonValueKind.String) return false;
+            value = p.GetString();
+            return true;
+        }
+
+        private static bool Absent(JsonElement e, string name) => !e.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null;
+
+        private static bool UserId(JsonElement e, string name, out string? id)
+        {
+            id = null;
+            if (!e.TryGetProperty(name, out var by) || by.ValueKind == JsonValueKind.Null) return true;
+            if (by.ValueKind != JsonValueKind.Object) return false;
+            if (!by.TryGetProperty("user", out var user) || user.ValueKind == JsonValueKind.Null) return true;
+            return user.ValueKind == JsonValueKind.Object && Str(user, "id", out id);
+        }
+
+        /// <summary>ISO 8601 with a zone (Graph's form); no zone would take the server's, finer than a microsecond its rounding.</summary>
+        private static bool Timestamp(JsonElement e, string name, out DateTime? value)
+        {
+            value = null;
+            if (!e.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null) return true;
+            if (p.ValueKind != JsonValueKind.String || p.GetString() is not { Length: > 10 } s) return false;
+            if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || !(s.EndsWith('Z') || s[^6] is '+' or '-')) return false;
+            if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) || t.UtcTicks % 10 != 0) return false;
+            value = t.UtcDateTime;
+            return true;
+        }
+    }
+}
