@@ -520,7 +520,7 @@ public static class IngestDriveItemsDelta
             // earlier run's nextLink, whose first pages were merged by that run.
             var removedSeen = checkpoint.NextLink is not null;
             // A drive's first round in a first full load writes its pages by COPY (every item is new).
-            var copy = emptyAtStart && checkpoint is { NextLink: null, DeltaLink: null } ? new FirstLoadCopy(drive.Id) : null;
+            var copy = emptyAtStart && checkpoint is { NextLink: null, DeltaLink: null } ? new FirstLoadCopy(drive.Id, tally.CopyWriters) : null;
             DeltaRoundResult round;
             try
             {
@@ -577,5 +577,7 @@ public static class IngestDriveItemsDelta
     {
         public int Pages, Resynced, NotFound;
         public long Items;
+        /// <summary>A first load's page COPYs at once (the rounds fetching them: drive_concurrency).</summary>
+        public readonly SemaphoreSlim CopyWriters = new(FirstLoadCopy.MaxWriters);
     }
 }
