@@ -22,8 +22,11 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 internal sealed class FirstLoadCopy
 {
-    /// <summary>Folders remembered per round (id, path, permission root): ≈ 200 bytes each.</summary>
-    public const int MaxFolders = 500_000;
+    /// <summary>
+    /// Folders remembered per round (id, path, permission root): ≈ 200 bytes each, so ≈ 40 MB for the largest round and
+    /// ≈ 320 MB if eight such rounds ran at once (the worker's budget is 600 MB); a drive with more folders goes on by merge.
+    /// </summary>
+    public const int MaxFolders = 200_000;
 
     private const string CopySql = """
         COPY msgraph_drive_items (id, drive_id, name, web_url, parent_id, path, is_folder, size, mime_type, file_hash_sha1, created_dt, modified_dt,
