@@ -80,16 +80,20 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
 
-        // A process killed between the drop and the build leaves definitions behind (the same state, made by hand).
+        // A process killed between the drop and the build leaves definitions behind (the same state, made by hand), and one
+        // killed during a concurrent build an invalid index.
         await fixture.ExecuteAsync("""
             INSERT INTO ingest_deferred_indexes (index_name, table_name, definition)
             SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname IN ('msgraph_drive_items_search_trgm_idx', 'msgraph_drive_items_verify_idx');
-            DROP INDEX msgraph_drive_items_search_trgm_idx; DROP INDEX msgraph_drive_items_verify_idx;
+            DROP INDEX msgraph_drive_items_search_trgm_idx;
+            UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'msgraph_drive_items_verify_idx'::regclass;
             """);
         var next = new RecordingProgress();
         await fixture.IngestAsync(ItemsOnly, next);
         Assert.Equal(2, Max(next, "indexes_rebuilt"));
         Assert.Equal(defined, await IndexesAsync());
+        Assert.Equal(0, await fixture.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid WHERE c.relname = 'msgraph_drive_items' AND NOT x.indisvalid"));
 
         // A concurrent build interrupted (the run stopped during its permission phase) leaves its index invalid: the next
         // build drops it and builds it again.
