@@ -33,6 +33,12 @@ internal static class ItemIndexes
         "msgraph_drive_items_permission_root_idx",
     ];
 
+    /// <summary>
+    /// One builder at a time, across processes (a session-level advisory lock): another ingestion job's repair would
+    /// otherwise drop an index this one is building concurrently (it looks invalid until done), each waiting for the other.
+    /// </summary>
+    private const string BuilderKey = "hashtextextended('sentinel.ingest_deferred_indexes', 0)";
+
     /// <summary>null: no such index; false: left invalid by an interrupted concurrent build.</summary>
     private const string ValidSql = "SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass('public.' || quote_ident(@Name))";
 
@@ -83,6 +89,22 @@ internal static class ItemIndexes
     /// </summary>
     public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct, bool ingestionOnly = false)
     {
+        await using var guard = await db.OpenAsync(ct);
+        // Another session is building them (a concurrent build of another run): it builds what is pending.
+        if (!await guard.ExecuteScalarAsync<bool>(new CommandDefinition($"SELECT pg_try_advisory_lock({BuilderKey})", cancellationToken: ct)))
+            return 0;
+        try
+        {
+            return await RestoreLockedAsync(db, parallel, ingestionOnly, ct);
+        }
+        finally
+        {
+            await guard.ExecuteAsync(new CommandDefinition($"SELECT pg_advisory_unlock({BuilderKey})", cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private static async Task<int> RestoreLockedAsync(Db db, int parallel, bool ingestionOnly, CancellationToken ct)
+    {
         var deferred = await DeferredAsync(db, ingestionOnly, ct);
         await Parallel.ForEachAsync(deferred, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct }, async (index, token) =>
         {
@@ -105,10 +127,24 @@ internal static class ItemIndexes
     /// </summary>
     public static async Task<int> BuildConcurrentlyAsync(Db db, CancellationToken ct)
     {
+        await using var c = await db.OpenAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition($"SELECT pg_advisory_lock({BuilderKey})", cancellationToken: ct, commandTimeout: 0));
+        try
+        {
+            return await BuildConcurrentlyLockedAsync(db, c, ct);
+        }
+        finally
+        {
+            if (c.State == System.Data.ConnectionState.Open)
+                await c.ExecuteAsync(new CommandDefinition($"SELECT pg_advisory_unlock({BuilderKey})", cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private static async Task<int> BuildConcurrentlyLockedAsync(Db db, Npgsql.NpgsqlConnection c, CancellationToken ct)
+    {
         var deferred = await DeferredAsync(db, false, ct);
         foreach (var (name, definition) in deferred)
         {
-            await using var c = await db.OpenAsync(ct);
             var valid = await c.ExecuteScalarAsync<bool?>(new CommandDefinition(ValidSql, new { Name = name }, cancellationToken: ct));
             if (valid == false) await c.ExecuteAsync(new CommandDefinition($"DROP INDEX CONCURRENTLY public.\"{name}\"", cancellationToken: ct, commandTimeout: 0));
             if (valid != true)

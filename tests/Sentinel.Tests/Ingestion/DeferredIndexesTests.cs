@@ -1,3 +1,4 @@
+using Dapper;
 using Sentinel.Features.Ingestion;
 
 namespace Sentinel.Tests.Ingestion;
@@ -108,5 +109,40 @@ public sealed class DeferredIndexesTests(SimulatorFixture fixture) : IClassFixtu
         Assert.Equal(defined, await IndexesAsync());
         Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
         await GroundTruth.AssertMatchesAsync(fixture, "drives", "items");
+    }
+
+    [Fact]
+    public async Task A_repair_leaves_the_indexes_to_a_concurrent_build_in_another_session_and_the_run_builds_them_once_it_is_gone()
+    {
+        await fixture.IngestAsync(ItemsOnly);
+        var defined = await IndexesAsync();
+        // Another run's concurrent build holds the builder lock; its index looks invalid while it is being built.
+        await using var other = await fixture.OpenAsync();
+        await other.ExecuteAsync("SELECT pg_advisory_lock(hashtextextended('sentinel.ingest_deferred_indexes', 0))");
+        await fixture.ExecuteAsync("""
+            INSERT INTO ingest_deferred_indexes (index_name, table_name, definition)
+            SELECT indexname, tablename, indexdef FROM pg_indexes WHERE indexname = 'msgraph_drive_items_verify_idx';
+            UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'msgraph_drive_items_verify_idx'::regclass;
+            """);
+
+        // The item phase's repair skips them; the run's own concurrent build waits for the other builder, then builds what
+        // is left (the other lets go once the item phase is over).
+        var next = new RecordingProgress
+        {
+            CancelWhen = f =>
+            {
+                if (Equals(f.GetValueOrDefault("phase"), "deferred_indexes") || Equals(f.GetValueOrDefault("phase"), "done"))
+                    other.Execute("SELECT pg_advisory_unlock_all()");
+                return false;
+            },
+        };
+        var run = fixture.IngestAsync(ItemsOnly, next);
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(2))));
+        await run;
+        Assert.Equal(0, Max(next, "indexes_rebuilt"));
+        Assert.Single(next.Audits, a => a.Action == "ingest.deferred_indexes_built" && a.Details.Contains("\"built\":1"));
+        Assert.Equal(defined, await IndexesAsync());
+        Assert.True(await fixture.ScalarAsync<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid = 'msgraph_drive_items_verify_idx'::regclass"));
+        Assert.Equal(0, await fixture.ScalarAsync<long>("SELECT count(*) FROM ingest_deferred_indexes"));
     }
 }
