@@ -104,6 +104,10 @@ public static class IngestDriveItemsDelta
                 created_dt = EXCLUDED.created_dt, modified_dt = EXCLUDED.modified_dt, created_by_user_id = EXCLUDED.created_by_user_id,
                 last_modified_by_user_id = EXCLUDED.last_modified_by_user_id, synced_at = EXCLUDED.synced_at, deleted_at = NULL,
                 raw = EXCLUDED.raw, is_root = EXCLUDED.is_root, c_tag = EXCLUDED.c_tag,
+                -- moved, moved across drives or revived: its hierarchy (and its subtree's) is unknown until MaintainPermissionRoots
+                -- walks the drive again — a NULL root is what sends a drive there
+                permission_root_id = CASE WHEN t.deleted_at IS NOT NULL OR t.drive_id <> EXCLUDED.drive_id OR t.parent_id IS DISTINCT FROM EXCLUDED.parent_id
+                                          THEN NULL ELSE t.permission_root_id END,
                 -- a folder re-emitted only because its child count changed (delta sends the parent chain) keeps its permissions
                 permissions_dirty = t.permissions_dirty OR EXCLUDED.permissions_dirty OR t.deleted_at IS NOT NULL
                     OR (t.raw #- '{folder,childCount}') IS DISTINCT FROM (EXCLUDED.raw #- '{folder,childCount}')
