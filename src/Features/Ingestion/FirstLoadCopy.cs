@@ -246,15 +246,12 @@ internal sealed class FirstLoadCopy
                 item.Size = s;
             }
             if (!Timestamp(e, "createdDateTime", out item.Created) || !Timestamp(e, "lastModifiedDateTime", out item.Modified)) return null;
+            // SQL: lower(raw->>'@microsoft.graph.sharedChanged') = 'true' ("True" as Graph sends it, or a JSON true)
             if (e.TryGetProperty("@microsoft.graph.sharedChanged", out var changed))
             {
-                item.SharedChanged = changed.ValueKind switch
-                {
-                    JsonValueKind.True => true,
-                    JsonValueKind.String => string.Equals(changed.GetString(), "true", StringComparison.OrdinalIgnoreCase),
-                    _ => false,
-                };
                 if (changed.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.String or JsonValueKind.Null)) return null;
+                item.SharedChanged = changed.ValueKind == JsonValueKind.True
+                    || (changed.ValueKind == JsonValueKind.String && string.Equals(changed.GetString(), "true", StringComparison.OrdinalIgnoreCase));
             }
             return item;
         }

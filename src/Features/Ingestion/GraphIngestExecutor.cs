@@ -79,28 +79,7 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
                     indexes = Task.Run(() => mediator.Send(new BuildDeferredIndexes.Command(), indexesCancel.Token), CancellationToken.None);
                 }
             }
-            if (indexes is not null)
-            {
-                if (!indexes.IsCompleted)
-                {
-                    ingest.Phase = "deferred_indexes";
-                    await ingest.ReportAsync(ct, force: true);
-                }
-                BuildDeferredIndexes.Result built;
-                try
-                {
-                    built = await indexes;
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    throw new JobFailedException("index_build_failed", $"building the deferred drive-item indexes failed: {e.Message}");
-                }
-                if (built.Built > 0)
-                {
-                    summary["deferred_indexes_built"] = built.Built;
-                    await run.Progress.AuditAsync("ingest.deferred_indexes_built", new { built = built.Built, seconds = Math.Round(indexesWatch.Elapsed.TotalSeconds, 3) }, ct);
-                }
-            }
+            if (indexes is not null) await AwaitDeferredIndexesAsync(indexes, indexesWatch, ingest, run, summary, ct);
         }
         finally
         {
@@ -128,6 +107,29 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         if (partial is not null && ingest.Failures.SucceededCount == 0)
             throw new JobFailedException("all_targets_failed", partial);
         return new JobOutcome(summary, partial);
+    }
+
+    /// <summary>Waits for the dashboard indexes the run is building in the background (progress phase "deferred_indexes").</summary>
+    private static async Task AwaitDeferredIndexesAsync(Task<BuildDeferredIndexes.Result> indexes, Stopwatch watch, IngestRun ingest,
+        JobRunContext run, Dictionary<string, object?> summary, CancellationToken ct)
+    {
+        if (!indexes.IsCompleted)
+        {
+            ingest.Phase = "deferred_indexes";
+            await ingest.ReportAsync(ct, force: true);
+        }
+        BuildDeferredIndexes.Result built;
+        try
+        {
+            built = await indexes;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new JobFailedException("index_build_failed", $"building the deferred drive-item indexes failed: {e.Message}");
+        }
+        if (built.Built == 0) return;
+        summary["deferred_indexes_built"] = built.Built;
+        await run.Progress.AuditAsync("ingest.deferred_indexes_built", new { built = built.Built, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3) }, ct);
     }
 
     /// <summary>
