@@ -46,7 +46,7 @@ internal static class Mutations
             var rec = ApplyOne(t, rng, kind, targetItem);
             if (rec is not null) applied.Add(rec);
         }
-        t.FolderUrlCache.Clear();
+        t.ClearFolderUrls();
         Interlocked.Add(ref sim.Faults.Stats.Mutations, applied.Count);
         return applied;
     }
