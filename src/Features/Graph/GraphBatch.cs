@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Polly;
 using Polly.Timeout;
@@ -93,7 +94,8 @@ public static class GraphBatch
                         last = $"HTTP {status}";
                         continue;
                     }
-                    var body = r.TryGetProperty("body", out var b) ? JsonSerializer.SerializeToUtf8Bytes(b) : [];
+                    // the inner body as Graph sent it (re-serialising it cost as much as parsing it: pages of drive items are large)
+                    var body = r.TryGetProperty("body", out var b) ? JsonMarshal.GetRawUtf8Value(b).ToArray() : [];
                     Results[index] = new GraphResponse((HttpStatusCode)status, body, InnerLocation(r));
                 }
             }

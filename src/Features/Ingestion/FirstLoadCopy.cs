@@ -70,35 +70,81 @@ internal sealed class FirstLoadCopy
     /// </summary>
     public async Task<(int Rows, bool RemovedFolder)?> TryCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct)
     {
-        if (!Active || !ctx.WholeRoundHere || !ctx.Sweep) return Fallback();
+        if (Prepare(value, ctx) is not { } page) return null;
+        if (!await CopyAsync(c, tx, [(this, page)], ctx, _writers, ct)) return Fallback();
+        return await AfterCopyAsync(c, tx, page, ct);
+    }
+
+    /// <summary>
+    /// The first rounds of several drives that were each one page (most drives of a tenant: a OneDrive of a few dozen
+    /// files), in one COPY and, after it, each round's end: the rows written and whether one was a deleted folder; null
+    /// (nothing written, the transaction usable) when the merge must take them all.
+    /// </summary>
+    public static async Task<(int Rows, bool RemovedFolder)?> TryCopyRoundsAsync(NpgsqlConnection c, NpgsqlTransaction tx,
+        IReadOnlyList<(FirstLoadCopy Copy, JsonElement Value)> rounds, DeltaPageContext ctx, SemaphoreSlim writers, CancellationToken ct)
+    {
+        var pages = new List<(FirstLoadCopy Copy, Dictionary<string, Item> Page)>(rounds.Count);
+        foreach (var (copy, value) in rounds)
+        {
+            if (copy.Prepare(value, ctx) is not { } page) return null;
+            pages.Add((copy, page));
+        }
+        if (!await CopyAsync(c, tx, pages, ctx, writers, ct)) return null;
+        var rows = 0;
+        var removedFolder = false;
+        foreach (var (copy, page) in pages)
+        {
+            var (n, removed) = await copy.AfterCopyAsync(c, tx, page, ct);
+            await copy.EndRoundAsync(c, tx, ct);
+            rows += n;
+            removedFolder |= removed;
+        }
+        return (rows, removedFolder);
+    }
+
+    /// <summary>The page's items with the values the merge would compute; null (and the merge from now on) when it cannot be copied.</summary>
+    private Dictionary<string, Item>? Prepare(JsonElement value, DeltaPageContext ctx)
+    {
+        if (!Active || !ctx.WholeRoundHere || !ctx.Sweep) return FallbackPage();
         var page = new Dictionary<string, Item>(StringComparer.Ordinal);
         foreach (var e in value.EnumerateArray())
         {
             if (!e.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 } id) continue;
-            if (Item.Parse(id, e) is not { } item) return Fallback();
+            if (Item.Parse(id, e) is not { } item) return FallbackPage();
             page[id] = item; // last wins, as in the merge
         }
         foreach (var item in page.Values) Resolve(item, page, 0);
+        return page;
+    }
 
+    /// <summary>One COPY of the pages (each of its own drive) inside a savepoint: false, rolled back, when an id is already in the table.</summary>
+    private static async Task<bool> CopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<(FirstLoadCopy Copy, Dictionary<string, Item> Page)> pages,
+        DeltaPageContext ctx, SemaphoreSlim writers, CancellationToken ct)
+    {
         await tx.SaveAsync("first_load_copy", ct);
-        await _writers.WaitAsync(ct);
+        await writers.WaitAsync(ct);
         try
         {
             await using var writer = await c.BeginBinaryImportAsync(CopySql, ct);
-            foreach (var i in page.Values) await WriteAsync(writer, i, ctx, ct);
+            foreach (var (copy, page) in pages)
+                foreach (var i in page.Values) await copy.WriteAsync(writer, i, ctx, ct);
             await writer.CompleteAsync(ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             await tx.RollbackAsync("first_load_copy", ct);
-            return Fallback();
+            return false;
         }
         finally
         {
-            _writers.Release();
+            writers.Release();
         }
         await tx.ReleaseAsync("first_load_copy", ct);
+        return true;
+    }
 
+    private async Task<(int Rows, bool RemovedFolder)> AfterCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, Dictionary<string, Item> page, CancellationToken ct)
+    {
         foreach (var i in page.Values)
             if (i.IsParent && !i.Removed) _folders[i.Id] = (i.Path, i.Root);
         if (_folders.Count > MaxFolders) Active = false;
@@ -108,6 +154,12 @@ internal sealed class FirstLoadCopy
             if (i.Orphan) _awaited.Add(i.ParentId!);
         if (arrived.Count > 0) await WalkAsync(c, tx, arrived.Select(a => (a.Id, a.Path!)).ToList(), ct);
         return (page.Count, page.Values.Any(i => i.Removed && i.IsFolder));
+    }
+
+    private Dictionary<string, Item>? FallbackPage()
+    {
+        Active = false;
+        return null;
     }
 
     private (int, bool)? Fallback()

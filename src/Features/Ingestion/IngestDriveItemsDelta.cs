@@ -300,96 +300,27 @@ public static class IngestDriveItemsDelta
             var tally = new Tally();
             DeltaRounds.State Checkpoint(DriveRow d) => checkpoints.GetValueOrDefault(d.Id) ?? new DeltaRounds.State(null, null, false, null);
 
-            // Drives between rounds are polled in batches; the rest (first sync, a round to finish) go one by one.
+            // Drives between rounds are polled in batches; in a first full load, drives never synced start their first
+            // round in batches too (most drives are one page: a round of their own cost a request and a transaction
+            // each); the rest (a round to finish, a first round on a table with rows) go one by one.
             var polled = drives.Where(d => Checkpoint(d) is { NextLink: null, DeltaLink: not null }).ToList();
-            var direct = drives.Where(d => Checkpoint(d) is not { NextLink: null, DeltaLink: not null }).ToList();
+            // Libraries first: they are the shared content and usually the larger drives (many pages), so the last batches
+            // are small OneDrives and the phase does not end waiting on one long round.
+            var fresh = emptyAtStart
+                ? drives.Where(d => Checkpoint(d) is { NextLink: null, DeltaLink: null }).OrderBy(d => d.OneDrive).ThenBy(d => d.Id, StringComparer.Ordinal).ToList()
+                : [];
+            var direct = drives.Where(d => Checkpoint(d) is not { NextLink: null, DeltaLink: not null } && !(emptyAtStart && Checkpoint(d) is { NextLink: null, DeltaLink: null }))
+                .ToList();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct };
 
             await Parallel.ForEachAsync(direct, parallel, async (drive, token) =>
                 await RoundAsync(drive, Checkpoint(drive), null, run, tally, emptyAtStart, token));
 
+            await Parallel.ForEachAsync(fresh.Chunk(GraphBatch.MaxPerBatch), parallel, async (chunk, token) =>
+                await BatchedRoundsAsync(chunk, d => graph.ToBatchUrl(RootDelta(d)), firstLoad: true, Checkpoint, options, run, tally, token));
+
             await Parallel.ForEachAsync(polled.Chunk(GraphBatch.MaxPerBatch), parallel, async (chunk, token) =>
-            {
-                GraphResponse[] responses;
-                try
-                {
-                    var urls = chunk.Select(d => graph.ToBatchUrl(Checkpoint(d).DeltaLink!)).ToList();
-                    responses = await GraphBatch.GetManyAsync(graph, urls, run.Graph, token, PreferHeaders);
-                }
-                catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
-                {
-                    foreach (var d in chunk) run.Failures.Failed(TargetFailures.Drive, d.Id, TargetFailures.ReasonOf(e), e.Message, d.Name);
-                    return;
-                }
-                run.Add("delta_polls", chunk.Length);
-                var unchanged = new List<(string Key, string Link)>();
-                var changed = new List<(DriveRow Drive, GraphResponse Response)>();
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    if (NoChanges(responses[i]) is { } link) unchanged.Add((chunk[i].Id, link));
-                    else changed.Add((chunk[i], responses[i]));
-                }
-                if (unchanged.Count > 0)
-                {
-                    await using var c = await db.OpenAsync(token);
-                    await c.ExecuteAsync(new CommandDefinition(UnchangedSql, new
-                    {
-                        Keys = unchanged.Select(u => u.Key).ToArray(), Links = unchanged.Select(u => u.Link).ToArray(), Now = clock.GetUtcNow(),
-                    }, cancellationToken: token));
-                    foreach (var (key, _) in unchanged) run.Failures.Succeeded(TargetFailures.Drive, key);
-                    run.Add("drives_done", unchanged.Count);
-                    run.Add("drives_unchanged", unchanged.Count);
-                }
-                // A drive whose answer is one final page (most changed drives of an incremental run) is merged with the
-                // others of its batch in one transaction; the rest (more pages, a resync, an error) run their own round.
-                var single = new List<(DriveRow Drive, JsonElement Value, string DeltaLink)>();
-                var rounds = new List<(DriveRow Drive, GraphResponse Response)>();
-                var docs = new List<JsonDocument>();
-                try
-                {
-                    // An empty page with a nextLink (Graph may answer a deltaLink so) is followed through $batch too, for all
-                    // such drives of the batch at once: most end in one final page and join the merged ones.
-                    var pending = changed;
-                    for (var hop = 0; pending.Count > 0; hop++)
-                    {
-                        var follow = new List<(DriveRow Drive, string Url)>();
-                        foreach (var (drive, response) in pending)
-                        {
-                            if (FinalPage(response) is { } page)
-                            {
-                                docs.Add(page.Doc);
-                                single.Add((drive, page.Value, page.DeltaLink));
-                            }
-                            else if (hop < MaxEmptyHops && EmptyWithNext(response) is { } url) follow.Add((drive, url));
-                            else rounds.Add((drive, response));
-                        }
-                        if (follow.Count == 0) break;
-                        GraphResponse[] answers;
-                        try
-                        {
-                            answers = await GraphBatch.GetManyAsync(graph, follow.Select(f => f.Url).ToList(), run.Graph, token, PreferHeaders);
-                        }
-                        catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
-                        {
-                            foreach (var f in follow) run.Failures.Failed(TargetFailures.Drive, f.Drive.Id, TargetFailures.ReasonOf(e), e.Message, f.Drive.Name);
-                            break;
-                        }
-                        run.Add("delta_follow_polls", follow.Count);
-                        // the empty pages followed are pages of their rounds, as when a round follows them itself
-                        Interlocked.Add(ref tally.Pages, follow.Count);
-                        run.Add("pages", follow.Count);
-                        pending = follow.Select((f, i) => (f.Drive, answers[i])).ToList();
-                    }
-                    if (single.Count > 0) await MergeFinalPagesAsync(single, run, tally, token);
-                    // Rounds with more pages follow their links side by side (Graph latency, not the database, bounds them).
-                    await Parallel.ForEachAsync(rounds, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.DriveConcurrency / 2), CancellationToken = token },
-                        async (r, t) => await RoundAsync(r.Drive, Checkpoint(r.Drive), r.Response, run, tally, false, t));
-                }
-                finally
-                {
-                    foreach (var d in docs) d.Dispose();
-                }
-            });
+                await BatchedRoundsAsync(chunk, d => graph.ToBatchUrl(Checkpoint(d).DeltaLink!), firstLoad: false, Checkpoint, options, run, tally, token));
 
             // A first full load is analysed by ItemIndexes; a large later round (a new big library) is here.
             if (!emptyAtStart) await TableStatistics.RefreshAsync(db, new Dictionary<string, long> { [ItemIndexes.Table] = tally.Items }, ct);
@@ -397,6 +328,98 @@ public static class IngestDriveItemsDelta
             var counts = await conn.QuerySingleAsync<(long Live, long Deleted)>(new CommandDefinition(
                 "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM msgraph_drive_items", cancellationToken: ct));
             return new Result(drives.Count, tally.Pages, tally.Items, tally.Resynced, tally.NotFound, counts.Live, counts.Deleted);
+        }
+
+        private static string RootDelta(DriveRow d) => $"drives/{d.Id}/root/delta";
+
+        /// <summary>
+        /// One $batch of drive deltas (20 drives): the polled deltaLinks of drives between rounds, or, in a first full
+        /// load, the first page of drives never synced. An unchanged drive moves its checkpoint; drives whose answer is
+        /// one final page are written together in one transaction; the rest run their own round from the answer.
+        /// </summary>
+        private async Task BatchedRoundsAsync(DriveRow[] chunk, Func<DriveRow, string> url, bool firstLoad, Func<DriveRow, DeltaRounds.State> checkpoint,
+            GraphIngestOptions options, IngestRun run, Tally tally, CancellationToken token)
+        {
+            GraphResponse[] responses;
+            try
+            {
+                responses = await GraphBatch.GetManyAsync(graph, chunk.Select(url).ToList(), run.Graph, token, PreferHeaders);
+            }
+            catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+            {
+                foreach (var d in chunk) run.Failures.Failed(TargetFailures.Drive, d.Id, TargetFailures.ReasonOf(e), e.Message, d.Name);
+                return;
+            }
+            run.Add(firstLoad ? "first_rounds_batched" : "delta_polls", chunk.Length);
+            var unchanged = new List<(string Key, string Link)>();
+            var changed = new List<(DriveRow Drive, GraphResponse Response)>();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                // a first round that is empty still ends as a round (its checkpoint row does not exist yet)
+                if (!firstLoad && NoChanges(responses[i]) is { } link) unchanged.Add((chunk[i].Id, link));
+                else changed.Add((chunk[i], responses[i]));
+            }
+            if (unchanged.Count > 0)
+            {
+                await using var c = await db.OpenAsync(token);
+                await c.ExecuteAsync(new CommandDefinition(UnchangedSql, new
+                {
+                    Keys = unchanged.Select(u => u.Key).ToArray(), Links = unchanged.Select(u => u.Link).ToArray(), Now = clock.GetUtcNow(),
+                }, cancellationToken: token));
+                foreach (var (key, _) in unchanged) run.Failures.Succeeded(TargetFailures.Drive, key);
+                run.Add("drives_done", unchanged.Count);
+                run.Add("drives_unchanged", unchanged.Count);
+            }
+            // A drive whose answer is one final page (most changed drives of an incremental run, most drives of a first
+            // load) is written with the others of its batch in one transaction; the rest (more pages, a resync, an
+            // error) run their own round.
+            var single = new List<(DriveRow Drive, JsonElement Value, string DeltaLink)>();
+            var rounds = new List<(DriveRow Drive, GraphResponse Response)>();
+            var docs = new List<JsonDocument>();
+            try
+            {
+                // An empty page with a nextLink (Graph may answer a deltaLink so) is followed through $batch too, for all
+                // such drives of the batch at once: most end in one final page and join the merged ones.
+                var pending = changed;
+                for (var hop = 0; pending.Count > 0; hop++)
+                {
+                    var follow = new List<(DriveRow Drive, string Url)>();
+                    foreach (var (drive, response) in pending)
+                    {
+                        if (FinalPage(response) is { } page)
+                        {
+                            docs.Add(page.Doc);
+                            single.Add((drive, page.Value, page.DeltaLink));
+                        }
+                        else if (hop < MaxEmptyHops && EmptyWithNext(response) is { } next) follow.Add((drive, next));
+                        else rounds.Add((drive, response));
+                    }
+                    if (follow.Count == 0) break;
+                    GraphResponse[] answers;
+                    try
+                    {
+                        answers = await GraphBatch.GetManyAsync(graph, follow.Select(f => f.Url).ToList(), run.Graph, token, PreferHeaders);
+                    }
+                    catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                    {
+                        foreach (var f in follow) run.Failures.Failed(TargetFailures.Drive, f.Drive.Id, TargetFailures.ReasonOf(e), e.Message, f.Drive.Name);
+                        break;
+                    }
+                    run.Add("delta_follow_polls", follow.Count);
+                    // the empty pages followed are pages of their rounds, as when a round follows them itself
+                    Interlocked.Add(ref tally.Pages, follow.Count);
+                    run.Add("pages", follow.Count);
+                    pending = follow.Select((f, i) => (f.Drive, answers[i])).ToList();
+                }
+                if (single.Count > 0) await WriteFinalPagesAsync(single, firstLoad, run, tally, token);
+                // Rounds with more pages follow their links side by side (Graph latency, not the database, bounds them).
+                await Parallel.ForEachAsync(rounds, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.DriveConcurrency / 2), CancellationToken = token },
+                    async (r, t) => await RoundAsync(r.Drive, checkpoint(r.Drive), r.Response, run, tally, firstLoad, t));
+            }
+            finally
+            {
+                foreach (var d in docs) d.Dispose();
+            }
         }
 
         /// <summary>An empty page with a nextLink, as the relative URL of a $batch request (null when it is anything else or the link is foreign).</summary>
@@ -436,42 +459,57 @@ public static class IngestDriveItemsDelta
         /// <summary>
         /// The page merge of <see cref="RoundAsync"/> for several drives whose round is one final page, in one transaction:
         /// one merge, one path walk, one round-end cascade and one checkpoint statement for all of them (no sweep: these
-        /// are incremental rounds).
+        /// are incremental rounds, or first rounds of a first load, whose drives have no rows to sweep). In a first load
+        /// the pages are one COPY (<see cref="FirstLoadCopy.TryCopyRoundsAsync"/>) unless it cannot state them.
         /// </summary>
-        private async Task MergeFinalPagesAsync(List<(DriveRow Drive, JsonElement Value, string DeltaLink)> drives, IngestRun run, Tally tally, CancellationToken ct)
+        private async Task WriteFinalPagesAsync(List<(DriveRow Drive, JsonElement Value, string DeltaLink)> drives, bool firstLoad, IngestRun run, Tally tally,
+            CancellationToken ct)
         {
             var now = clock.GetUtcNow();
-            var ctx = new DeltaPageContext(now, now, false);
-            var rows = new List<StageRow>();
-            var rowDrives = new List<string>();
-            foreach (var (drive, value, _) in drives)
-            {
-                var page = PageRows(value);
-                rows.AddRange(page);
-                rowDrives.AddRange(Enumerable.Repeat(drive.Id, page.Count));
-            }
+            var driveIds = drives.Select(d => d.Drive.Id).ToArray();
+            long written;
+            var copied = false;
+            var changed = 0L;
             await using (var c = await db.OpenAsync(ct))
             await using (var tx = await c.BeginTransactionAsync(ct))
             {
                 await c.ExecuteAsync(new CommandDefinition(DeltaRounds.PageSettingsSql + "; " + TableLog.DeferSql, transaction: tx, cancellationToken: ct));
-                var changed = await MergeAsync(c, tx, rows, rowDrives.ToArray(), ctx, ct);
-                var driveIds = drives.Select(d => d.Drive.Id).ToArray();
-                // Only a deletion in the round can start a cascade (these rounds are this one page).
-                if (rows.Any(r => r.Removed))
-                    changed += await c.ExecuteAsync(new CommandDefinition(RoundEndSettingsSql + CascadeSql, new { DriveIds = driveIds, ctx.Now, ctx.RoundStart },
+                bool cascade;
+                if (firstLoad && await FirstLoadCopy.TryCopyRoundsAsync(c, tx, drives.Select(d => (new FirstLoadCopy(d.Drive.Id, tally.CopyWriters), d.Value)).ToList(),
+                        new DeltaPageContext(now, now, true) { WholeRoundHere = true }, tally.CopyWriters, ct) is { } copy)
+                {
+                    (written, cascade, copied, changed) = (copy.Rows, copy.RemovedFolder, true, copy.Rows);
+                }
+                else
+                {
+                    var pages = drives.Select(d => (d.Drive.Id, Rows: PageRows(d.Value))).ToList();
+                    var rows = pages.SelectMany(p => p.Rows).ToList();
+                    var ctx = new DeltaPageContext(now, now, false);
+                    // One merge statement for all, unless an id is in two of the pages (an item moved between drives: one
+                    // statement cannot write a row twice), then one per drive in page order.
+                    if (rows.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() == rows.Count)
+                        changed = await MergeAsync(c, tx, rows, pages.SelectMany(p => Enumerable.Repeat(p.Id, p.Rows.Count)).ToArray(), ctx, ct);
+                    else
+                        foreach (var (id, page) in pages)
+                            changed += await MergeAsync(c, tx, page, Enumerable.Repeat(id, page.Count).ToArray(), ctx, ct);
+                    // Only a deletion in the round can start a cascade (these rounds are this one page).
+                    (written, cascade) = (rows.Count, rows.Any(r => r.Removed));
+                }
+                if (cascade)
+                    changed += await c.ExecuteAsync(new CommandDefinition(RoundEndSettingsSql + CascadeSql, new { DriveIds = driveIds, Now = now, RoundStart = now },
                         tx, cancellationToken: ct));
                 await c.ExecuteAsync(new CommandDefinition(DeltaRounds.EndRoundsSql, new
                 {
                     ResourceType = "drive_items", PartitionKeys = driveIds, Deltas = drives.Select(d => d.DeltaLink).ToArray(), RoundStart = now, Now = now,
                 }, tx, cancellationToken: ct));
                 await tx.CommitAsync(ct);
-                if (changed > 0) ctx.Changed = true;
             }
-            if (ctx.Changed) await TableLog.TouchAsync(db, LogTables, CancellationToken.None);
+            if (changed > 0) await TableLog.TouchAsync(db, LogTables, CancellationToken.None);
             foreach (var (drive, _, _) in drives) run.Failures.Succeeded(TargetFailures.Drive, drive.Id);
             Interlocked.Add(ref tally.Pages, drives.Count);
-            Interlocked.Add(ref tally.Items, rows.Count);
-            run.Add("items", rows.Count);
+            Interlocked.Add(ref tally.Items, written);
+            run.Add("items", written);
+            if (copied) run.Add("items_copied", written);
             run.Add("pages", drives.Count);
             run.Add("drives_done", drives.Count);
             run.Add("drives_merged_together", drives.Count);
@@ -519,7 +557,7 @@ public static class IngestDriveItemsDelta
         private async Task RoundAsync(DriveRow drive, DeltaRounds.State checkpoint, GraphResponse? first, IngestRun run, Tally tally, bool emptyAtStart,
             CancellationToken token)
         {
-            var partition = new DeltaPartition("drive_items", drive.Id, $"drives/{drive.Id}/root/delta", PreferHeaders, LogTables);
+            var partition = new DeltaPartition("drive_items", drive.Id, RootDelta(drive), PreferHeaders, LogTables);
             // Whether the round merged a deletion (a cascade can start only from one); unknown for a round resumed from an
             // earlier run's nextLink, whose first pages were merged by that run.
             var removedSeen = checkpoint.NextLink is not null;

@@ -51,6 +51,16 @@ public sealed class FirstLoadCopyTests(SimulatorFixture fixture) : IClassFixture
             await fixture.ExecuteAsync("DELETE FROM msgraph_drive_items WHERE id = 'placeholder'");
 
             Assert.Equal(0, Max(merge, "items_copied"));
+            // A first load starts every drive's first round through $batch; the drives answered with one whole page are
+            // written together (one COPY, one transaction per batch). A load on a table with rows goes drive by drive.
+            var drives = await fixture.ScalarAsync<long>("SELECT count(DISTINCT drive_id) FROM msgraph_drive_items");
+            Assert.Equal(await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drives WHERE deleted_at IS NULL"), Max(copy, "first_rounds_batched"));
+            Assert.Equal(0, Max(merge, "first_rounds_batched"));
+            if (pageSize is null)
+            {
+                Assert.True(Max(copy, "drives_merged_together") > 0, $"{shape}: no drive's first round was one page");
+                Assert.True(Max(copy, "merge_transactions") < drives, $"{shape}: one transaction per drive");
+            }
             var items = Max(copy, "items");
             var byCopy = Max(copy, "items_copied");
             Assert.True(byCopy > 0, $"{shape}: nothing was copied");
