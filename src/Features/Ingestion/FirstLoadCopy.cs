@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Sentinel.Features.Ingestion;
 
@@ -125,10 +124,14 @@ internal sealed class FirstLoadCopy
         await writers.WaitAsync(ct);
         try
         {
-            await using var writer = await c.BeginBinaryImportAsync(CopySql, ct);
+            await using var rows = await BinaryCopyRows.BeginAsync(c, CopySql, ct);
             foreach (var (copy, page) in pages)
-                foreach (var i in page.Values) await copy.WriteAsync(writer, i, ctx, ct);
-            await writer.CompleteAsync(ct);
+                foreach (var i in page.Values)
+                {
+                    copy.Write(rows, i, ctx);
+                    await rows.EndRowAsync(ct);
+                }
+            await rows.CompleteAsync(ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -218,42 +221,32 @@ internal sealed class FirstLoadCopy
         return (item.Path, item.Root);
     }
 
-    private async Task WriteAsync(NpgsqlBinaryImporter w, Item i, DeltaPageContext ctx, CancellationToken ct)
+    private void Write(BinaryCopyRows w, Item i, DeltaPageContext ctx)
     {
-        await w.StartRowAsync(ct);
-        await w.WriteAsync(i.Id, NpgsqlDbType.Text, ct);
-        await w.WriteAsync(_driveId, NpgsqlDbType.Text, ct);
-        await Text(w, i.Name, ct);
-        await Text(w, i.Removed ? null : i.WebUrl, ct);
-        await Text(w, i.ParentId, ct);
-        await Text(w, i.Path, ct);
+        w.StartRow(22);
+        w.Text(i.Id);
+        w.Text(_driveId);
+        w.Text(i.Name);
+        w.Text(i.Removed ? null : i.WebUrl);
+        w.Text(i.ParentId);
+        w.Text(i.Path);
         // a deletion is stored as the merge's "gone" insert does: the folder facet only, the column defaults otherwise
-        await w.WriteAsync(i.Removed ? i.IsFolder : i.IsFolder || i.IsRoot, NpgsqlDbType.Boolean, ct);
-        if (i.Size is { } size && !i.Removed) await w.WriteAsync(size, NpgsqlDbType.Bigint, ct); else await w.WriteNullAsync(ct);
-        await Text(w, i.Removed ? null : i.MimeType, ct);
-        await Text(w, i.Removed ? null : i.Sha1, ct);
-        await Time(w, i.Removed ? null : i.Created, ct);
-        await Time(w, i.Removed ? null : i.Modified, ct);
-        await Text(w, i.Removed ? null : i.CreatedBy, ct);
-        await Text(w, i.Removed ? null : i.ModifiedBy, ct);
-        await w.WriteAsync(ctx.Now.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
-        await Time(w, i.Removed ? ctx.Now.UtcDateTime : null, ct);
-        await w.WriteAsync(i.Raw, NpgsqlDbType.Jsonb, ct);
-        await w.WriteAsync(!i.Removed && i.IsRoot, NpgsqlDbType.Boolean, ct);
-        await Text(w, i.Removed ? null : i.CTag, ct);
-        await w.WriteAsync(i.Removed || i.SharedChanged, NpgsqlDbType.Boolean, ct);
-        await w.WriteAsync(!i.Removed && (i.IsRoot || i.Shared), NpgsqlDbType.Boolean, ct);
-        await Text(w, i.Removed ? null : i.Root, ct);
-    }
-
-    private static async Task Text(NpgsqlBinaryImporter w, string? value, CancellationToken ct)
-    {
-        if (value is null) await w.WriteNullAsync(ct); else await w.WriteAsync(value, NpgsqlDbType.Text, ct);
-    }
-
-    private static async Task Time(NpgsqlBinaryImporter w, DateTime? value, CancellationToken ct)
-    {
-        if (value is { } v) await w.WriteAsync(v, NpgsqlDbType.TimestampTz, ct); else await w.WriteNullAsync(ct);
+        w.Bool(i.Removed ? i.IsFolder : i.IsFolder || i.IsRoot);
+        w.Int64(i.Removed ? null : i.Size);
+        w.Text(i.Removed ? null : i.MimeType);
+        w.Text(i.Removed ? null : i.Sha1);
+        w.Timestamp(i.Removed ? null : i.Created);
+        w.Timestamp(i.Removed ? null : i.Modified);
+        w.Text(i.Removed ? null : i.CreatedBy);
+        w.Text(i.Removed ? null : i.ModifiedBy);
+        w.Timestamp(ctx.Now.UtcDateTime);
+        w.Timestamp(i.Removed ? ctx.Now.UtcDateTime : null);
+        w.Jsonb(i.Raw.Span);
+        w.Bool(!i.Removed && i.IsRoot);
+        w.Text(i.Removed ? null : i.CTag);
+        w.Bool(i.Removed || i.SharedChanged);
+        w.Bool(!i.Removed && (i.IsRoot || i.Shared));
+        w.Text(i.Removed ? null : i.Root);
     }
 
     /// <summary>One page item, with the values the merge's SQL would extract from its JSON (null where SQL gives NULL).</summary>
