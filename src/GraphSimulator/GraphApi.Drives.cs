@@ -272,7 +272,9 @@ internal sealed partial class GraphApi
         n += vl;
         tag[n++] = '"';
         w.WriteString(PETag, tag[..n]);
-        w.WriteString(PId, T.ItemId(i));
+        Span<char> id = stackalloc char[34];
+        T.FormatItemId(i, id);
+        w.WriteString(PId, id);
         w.WriteString(PModified, modified);
         Span<char> name = stackalloc char[256];
         var nameLen = T.FormatName(i, name);
@@ -359,7 +361,9 @@ internal sealed partial class GraphApi
         w.WriteString(PDriveId, d.IdJson);
         if (parent >= 0)
         {
-            w.WriteString(PId, T.ItemId(parent));
+            Span<char> pid = stackalloc char[34];
+            T.FormatItemId(parent, pid);
+            w.WriteString(PId, pid);
             if (withPath)
             {
                 var pp = T.ItemPath(parent);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Dapper;
@@ -378,9 +377,14 @@ internal sealed class FirstLoadCopy
         {
             value = null;
             if (Absent(p)) return true;
-            if (p.ValueKind != JsonValueKind.String || p.GetString() is not { Length: > 10 } s) return false;
-            if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || !(s.EndsWith('Z') || s[^6] is '+' or '-')) return false;
-            if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) || t.UtcTicks % 10 != 0) return false;
+            if (p.ValueKind != JsonValueKind.String) return false;
+            // the raw token with its quotes; an escaped one goes to the merge
+            var raw = JsonMarshal.GetRawUtf8Value(p);
+            if (raw.Length < 13 || raw.IndexOf((byte)'\\') >= 0) return false;
+            var s = raw[1..^1];
+            if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || !(s[^1] == 'Z' || s[^6] is (byte)'+' or (byte)'-')) return false;
+            // ISO 8601 (what the checks above admit): the same instant as PostgreSQL's timestamptz input
+            if (!p.TryGetDateTimeOffset(out var t) || t.UtcTicks % 10 != 0) return false;
             value = t.UtcDateTime;
             return true;
         }
