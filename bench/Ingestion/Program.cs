@@ -110,6 +110,7 @@ if (ceilingRows > 0)
         DROP TABLE IF EXISTS bench_copy_ceiling;
         CREATE TABLE bench_copy_ceiling (id text PRIMARY KEY, drive_id text NOT NULL, name text, path text, web_url text, size bigint, raw jsonb);
         CREATE INDEX bench_copy_ceiling_drive_path_idx ON bench_copy_ceiling (drive_id, path);
+        CHECKPOINT;
         """);
     var filler = new string('x', 560);
     var sw = Stopwatch.StartNew();

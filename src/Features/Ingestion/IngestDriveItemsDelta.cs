@@ -11,7 +11,8 @@ namespace Sentinel.Features.Ingestion;
 /// The full drive-item inventory by /drives/{id}/root/delta, one delta partition per drive, several drives at
 /// once. Drives with a completed round are polled through $batch (20 deltaLinks per request): an unchanged drive
 /// costs one inner request and moves its checkpoint in one statement per batch; only drives with changes (or a
-/// resync, or a round to finish) follow their links one by one. Per page (one transaction with the page's
+/// resync, or a round to finish) follow their links one by one. A first full load (empty table) starts the drives'
+/// first rounds through $batch as well and writes the single-page ones together (FirstLoadCopy). Per page (one transaction with the page's
 /// nextLink): binary COPY into a staging table, set-based merge, deleted facet → deleted_at (with permissions and
 /// grants), and paths recomputed set-based for the subtrees whose name or parent changed (delta never returns
 /// paths, and a folder rename does not re-emit its children) — walking the table after the merge, so an item of
