@@ -526,11 +526,27 @@ public static class IngestDriveItemsDelta
             var removed = rows.Select(r => r.Removed).ToArray();
             var withChildren = (await c.QueryAsync<string>(new CommandDefinition(PageIndexOnlySql + WithChildrenSql,
                 new { Ids = ids, Removed = removed, DriveIds = driveIds }, tx, cancellationToken: ct))).ToArray();
-            var merged = (await c.QueryAsync<(string? Id, string? DriveId, string? Path, long Changed)>(new CommandDefinition(MergeSql, new
+            // The merge is one large statement run once per page (hundreds of times per incremental run): prepared on the
+            // connection (Npgsql keeps it across pool returns), it is parsed once and, once PostgreSQL settles on a generic
+            // plan, planned once — parsing and planning it were ≈ a sixth of the database's CPU in an incremental run.
+            var merged = new List<(string? Id, string? DriveId, string? Path, long Changed)>();
+            await using (var merge = new NpgsqlCommand(MergeSql, c, tx))
             {
-                Ids = ids, Removed = removed, Raws = rows.Select(r => r.Raw).ToArray(), Parents = rows.Select(r => r.A).ToArray(), DriveIds = driveIds,
-                ctx.Now, ctx.Sweep, ctx.RoundStart, WithChildren = withChildren,
-            }, tx, cancellationToken: ct))).ToList();
+                merge.Parameters.Add(new NpgsqlParameter<string[]>("Ids", ids));
+                merge.Parameters.Add(new NpgsqlParameter<bool[]>("Removed", removed));
+                merge.Parameters.Add(new NpgsqlParameter<string?[]>("Raws", rows.Select(r => r.Raw).ToArray()));
+                merge.Parameters.Add(new NpgsqlParameter<string?[]>("Parents", rows.Select(r => r.A).ToArray()));
+                merge.Parameters.Add(new NpgsqlParameter<string[]>("DriveIds", driveIds));
+                merge.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("Now", ctx.Now));
+                merge.Parameters.Add(new NpgsqlParameter<bool>("Sweep", ctx.Sweep));
+                merge.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("RoundStart", ctx.RoundStart));
+                merge.Parameters.Add(new NpgsqlParameter<string[]>("WithChildren", withChildren));
+                await merge.PrepareAsync(ct);
+                await using var reader = await merge.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                    merged.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1),
+                        reader.IsDBNull(2) ? null : reader.GetString(2), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)));
+            }
             var start = merged.Where(m => m.Id is not null).ToList();
             var affected = merged.Sum(m => m.Changed);
             if (start.Count > 0)
