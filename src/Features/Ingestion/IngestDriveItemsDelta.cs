@@ -280,9 +280,11 @@ public static class IngestDriveItemsDelta
                 if (deferred > 0)
                 {
                     await run.ReportAsync(CancellationToken.None, force: true);
-                    // The permission phase's indexes now; the dashboard's are left to BuildDeferredIndexes, which the run
-                    // starts next, concurrently. A phase that failed or was cancelled builds them all: nothing follows it.
-                    run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, CancellationToken.None, ingestionOnly: completed));
+                    // A completed phase leaves the indexes to BuildDeferredIndexes, which the run starts next, concurrently; the
+                    // statistics cannot wait (the permission phase's first statements are planned on them). A phase that
+                    // failed or was cancelled builds them all: nothing follows it.
+                    if (completed) await ItemIndexes.AnalyzeAsync(db, CancellationToken.None);
+                    else run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, CancellationToken.None));
                 }
             }
         }

@@ -5,14 +5,15 @@ namespace Sentinel.Features.Ingestion;
 
 /// <summary>
 /// Secondary indexes of msgraph_drive_items deferred during the first full load (db/init 016): when the drive-item
-/// phase starts on an empty table, every index ingestion does not read is dropped (its definition kept in
-/// ingest_deferred_indexes, in the same transaction). When the phase ends, whatever way it ends, the ones the
-/// permission phase reads are built (<see cref="ReadByIngestion"/>); the rest — sort orders and trigram search, read
-/// only by the dashboard — are built by <see cref="BuildConcurrentlyAsync"/>, which the run starts in the background
-/// (CREATE INDEX CONCURRENTLY: the permission scan goes on writing the table, Graph-bound) and waits for before it
-/// ends. Until then the dashboard answers from the table without them (slower, never wrong). A phase that finds
-/// definitions left by a run that died builds them first unless the table is still empty; an index a cancelled
-/// concurrent build left invalid is dropped and built again.
+/// phase starts on an empty table, every index ingestion does not write through is dropped (its definition kept in
+/// ingest_deferred_indexes, in the same transaction). When the phase completes, the table is analysed and the indexes
+/// are built by <see cref="BuildConcurrentlyAsync"/>, which the run starts in the background (CREATE INDEX
+/// CONCURRENTLY: the permission phase goes on writing the table, Graph-bound) and waits for before it ends — the two the
+/// permission phase reads first (<see cref="ReadByPermissionPhase"/>, ≈ 2 s each at 1M items), then the dashboard's
+/// sort orders and trigram search. Until then those queries answer from the table without them (slower, never wrong).
+/// A phase that fails or is cancelled builds them all itself (<see cref="RestoreAsync"/>: nothing follows it); a phase
+/// that finds definitions left by a run that died builds them first unless the table is still empty; an index a
+/// cancelled concurrent build left invalid is dropped and built again.
 /// Kept: the primary key (merge), (drive_id, parent_id) (path walks, cascades, sweep), the deleted_at partial indexes
 /// (round-end cascade) and the two partial indexes of the permission scan whose rows are rare in a first load (roots
 /// and dirty inheriting items: a few thousand of 1M rows; maintaining them costs the predicate per row, building them
@@ -28,8 +29,11 @@ internal static class ItemIndexes
         "msgraph_drive_items_deleted_folders_idx", "msgraph_drive_items_root_scan_idx", "msgraph_drive_items_dirty_inheriting_idx",
     ];
 
-    /// <summary>Deferred indexes the permission phase reads (verification order, hierarchy members).</summary>
-    public static readonly string[] ReadByIngestion =
+    /// <summary>
+    /// Deferred indexes the permission phase reads (verification order — read once the roots are scanned —, hierarchy
+    /// members — one query of the roots' maintenance, a table scan without it): first in the concurrent build.
+    /// </summary>
+    public static readonly string[] ReadByPermissionPhase =
     [
         "msgraph_drive_items_verify_idx", "msgraph_drive_items_permission_root_idx",
     ];
@@ -84,11 +88,11 @@ internal static class ItemIndexes
     }
 
     /// <summary>
-    /// Builds deferred indexes (all, or only those <see cref="ReadByIngestion"/>; largest first, <paramref name="parallel"/>
-    /// at a time; sorted builds with a larger maintenance_work_mem) and forgets each definition in the transaction that
-    /// built it, then analyses the table. Idempotent.
+    /// Builds every deferred index (<paramref name="parallel"/> at a time; sorted builds with a larger
+    /// maintenance_work_mem) and forgets each definition in the transaction that built it, then analyses the table.
+    /// For a phase that failed or was stopped, and for leftovers of a run that died. Idempotent.
     /// </summary>
-    public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct, bool ingestionOnly = false)
+    public static async Task<int> RestoreAsync(Db db, int parallel, CancellationToken ct)
     {
         await using var guard = await db.OpenAsync(ct);
         // Another session is building them (a concurrent build of another run): it builds what is pending.
@@ -96,7 +100,7 @@ internal static class ItemIndexes
             return 0;
         try
         {
-            return await RestoreLockedAsync(db, parallel, ingestionOnly, ct);
+            return await RestoreLockedAsync(db, parallel, ct);
         }
         finally
         {
@@ -104,9 +108,9 @@ internal static class ItemIndexes
         }
     }
 
-    private static async Task<int> RestoreLockedAsync(Db db, int parallel, bool ingestionOnly, CancellationToken ct)
+    private static async Task<int> RestoreLockedAsync(Db db, int parallel, CancellationToken ct)
     {
-        var deferred = await DeferredAsync(db, ingestionOnly, ct);
+        var deferred = await DeferredAsync(db, ct);
         await Parallel.ForEachAsync(deferred, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct }, async (index, token) =>
         {
             await using var c = await db.OpenAsync(token);
@@ -143,7 +147,7 @@ internal static class ItemIndexes
 
     private static async Task<int> BuildConcurrentlyLockedAsync(Db db, Npgsql.NpgsqlConnection c, CancellationToken ct)
     {
-        var deferred = await DeferredAsync(db, false, ct);
+        var deferred = await DeferredAsync(db, ct);
         foreach (var (name, definition) in deferred)
         {
             var valid = await c.ExecuteScalarAsync<bool?>(new CommandDefinition(ValidSql, new { Name = name }, cancellationToken: ct));
@@ -164,14 +168,14 @@ internal static class ItemIndexes
         return deferred.Count;
     }
 
-    private static async Task<List<(string Name, string Definition)>> DeferredAsync(Db db, bool ingestionOnly, CancellationToken ct)
+    /// <summary>The permission phase's first, then the largest (trigram) first.</summary>
+    private static async Task<List<(string Name, string Definition)>> DeferredAsync(Db db, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);
         return (await c.QueryAsync<(string, string)>(new CommandDefinition("""
             SELECT index_name, definition FROM ingest_deferred_indexes
-            WHERE NOT @IngestionOnly OR index_name = ANY(@ReadByIngestion)
-            ORDER BY (definition ILIKE '%USING gin%') DESC, index_name
-            """, new { IngestionOnly = ingestionOnly, ReadByIngestion }, cancellationToken: ct))).ToList();
+            ORDER BY index_name = ANY(@ReadByPermissionPhase) DESC, (definition ILIKE '%USING gin%') DESC, index_name
+            """, new { ReadByPermissionPhase }, cancellationToken: ct))).ToList();
     }
 
     /// <summary>
@@ -179,7 +183,7 @@ internal static class ItemIndexes
     /// (the permission phase's walk of every drive) were planned on them — one such walk ran for more than 4 minutes
     /// instead of 8 s at 1M items. One ANALYZE (a sample, ≈ 1 s) before anything else is planned.
     /// </summary>
-    private static async Task AnalyzeAsync(Db db, CancellationToken ct, bool vacuum = false)
+    public static async Task AnalyzeAsync(Db db, CancellationToken ct, bool vacuum = false)
     {
         await using var c = await db.OpenAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(vacuum ? $"VACUUM (ANALYZE) {Table}" : $"ANALYZE {Table}", cancellationToken: ct, commandTimeout: 0));
