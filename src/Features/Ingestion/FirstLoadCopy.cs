@@ -240,7 +240,7 @@ internal sealed class FirstLoadCopy
         w.Text(i.Removed ? null : i.ModifiedBy);
         w.Timestamp(ctx.Now.UtcDateTime);
         w.Timestamp(i.Removed ? ctx.Now.UtcDateTime : null);
-        w.Jsonb(i.Raw.Span);
+        w.Jsonb(JsonMarshal.GetRawUtf8Value(i.Element));
         w.Bool(!i.Removed && i.IsRoot);
         w.Text(i.Removed ? null : i.CTag);
         w.Bool(i.Removed || i.SharedChanged);
@@ -253,7 +253,8 @@ internal sealed class FirstLoadCopy
     {
         public required string Id { get; init; }
         /// <summary>The item's JSON as Graph sent it, UTF-8 (no round trip through a .NET string).</summary>
-        public required ReadOnlyMemory<byte> Raw { get; init; }
+        /// <summary>The item in its page's document (alive until the page is written): its JSON is copied once, into the COPY.</summary>
+        public required JsonElement Element { get; init; }
         public bool Removed, IsRoot, IsFolder, IsParent, Shared, SharedChanged, Resolved, Orphan;
         public string? Name, WebUrl, ParentId, MimeType, Sha1, CreatedBy, ModifiedBy, CTag, Path, Root;
         public long? Size;
@@ -268,7 +269,7 @@ internal sealed class FirstLoadCopy
         {
             JsonElement name = default, webUrl = default, cTag = default, parentRef = default, file = default, createdBy = default,
                 modifiedBy = default, size = default, created = default, modified = default, sharedChanged = default;
-            var item = new Item { Id = id, Raw = JsonMarshal.GetRawUtf8Value(e).ToArray() };
+            var item = new Item { Id = id, Element = e };
             foreach (var p in e.EnumerateObject())
             {
                 var n = JsonMarshal.GetRawUtf8PropertyName(p);
