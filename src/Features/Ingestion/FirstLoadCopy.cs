@@ -62,11 +62,11 @@ internal sealed class FirstLoadCopy
     public bool Active { get; private set; } = true;
 
     /// <summary>
-    /// Copies the page: the rows written and whether one was a deleted folder (the round-end cascade starts only from
+    /// Copies the page: the rows written, how many of them deleted items, and whether one was a deleted folder (the round-end cascade starts only from
     /// those: every row here is new, a deleted item without the folder facet is stored as a file); null (nothing
     /// written, the transaction usable) when the merge must take it.
     /// </summary>
-    public async Task<(int Rows, bool RemovedFolder)?> TryCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct)
+    public async Task<(int Rows, int Removed, bool RemovedFolder)?> TryCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct)
     {
         if (Prepare(value, ctx) is not { } page) return null;
         if (!await CopyAsync(c, tx, [(this, page)], ctx, _writers, ct)) return Fallback();
@@ -78,7 +78,7 @@ internal sealed class FirstLoadCopy
     /// files), in one COPY and, after it, each round's end: the rows written and whether one was a deleted folder; null
     /// (nothing written, the transaction usable) when the merge must take them all.
     /// </summary>
-    public static async Task<(int Rows, bool RemovedFolder)?> TryCopyRoundsAsync(NpgsqlConnection c, NpgsqlTransaction tx,
+    public static async Task<(int Rows, int Removed, bool RemovedFolder)?> TryCopyRoundsAsync(NpgsqlConnection c, NpgsqlTransaction tx,
         IReadOnlyList<(FirstLoadCopy Copy, JsonElement Value)> rounds, DeltaPageContext ctx, SemaphoreSlim writers, CancellationToken ct)
     {
         var pages = new List<(FirstLoadCopy Copy, Dictionary<string, Item> Page)>(rounds.Count);
@@ -88,16 +88,16 @@ internal sealed class FirstLoadCopy
             pages.Add((copy, page));
         }
         if (!await CopyAsync(c, tx, pages, ctx, writers, ct)) return null;
-        var rows = 0;
-        var removedFolder = false;
+        var (rows, removed, removedFolder) = (0, 0, false);
         foreach (var (copy, page) in pages)
         {
-            var (n, removed) = await copy.AfterCopyAsync(c, tx, page, ct);
+            var (n, gone, folder) = await copy.AfterCopyAsync(c, tx, page, ct);
             await copy.EndRoundAsync(c, tx, ct);
             rows += n;
-            removedFolder |= removed;
+            removed += gone;
+            removedFolder |= folder;
         }
-        return (rows, removedFolder);
+        return (rows, removed, removedFolder);
     }
 
     /// <summary>The page's items with the values the merge would compute; null (and the merge from now on) when it cannot be copied.</summary>
@@ -145,7 +145,7 @@ internal sealed class FirstLoadCopy
         return true;
     }
 
-    private async Task<(int Rows, bool RemovedFolder)> AfterCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, Dictionary<string, Item> page, CancellationToken ct)
+    private async Task<(int Rows, int Removed, bool RemovedFolder)> AfterCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, Dictionary<string, Item> page, CancellationToken ct)
     {
         foreach (var i in page.Values)
             if (i.IsParent && !i.Removed) _folders[i.Id] = (i.Path, i.Root);
@@ -155,7 +155,7 @@ internal sealed class FirstLoadCopy
         foreach (var i in page.Values)
             if (i.Orphan) _awaited.Add(i.ParentId!);
         if (arrived.Count > 0) await WalkAsync(c, tx, arrived.Select(a => (a.Id, a.Path!)).ToList(), ct);
-        return (page.Count, page.Values.Any(i => i.Removed && i.IsFolder));
+        return (page.Count, page.Values.Count(i => i.Removed), page.Values.Any(i => i.Removed && i.IsFolder));
     }
 
     private Dictionary<string, Item>? FallbackPage()
@@ -164,7 +164,7 @@ internal sealed class FirstLoadCopy
         return null;
     }
 
-    private (int, bool)? Fallback()
+    private (int, int, bool)? Fallback()
     {
         Active = false;
         return null;

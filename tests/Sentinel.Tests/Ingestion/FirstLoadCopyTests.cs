@@ -1,3 +1,5 @@
+using Sentinel.Features.Ingestion;
+
 namespace Sentinel.Tests.Ingestion;
 
 /// <summary>
@@ -40,8 +42,13 @@ public sealed class FirstLoadCopyTests(SimulatorFixture fixture) : IClassFixture
         try
         {
             await fixture.ExecuteAsync(ResetSql);
-            var (_, copy) = await fixture.IngestAsync(ItemsOnly);
+            var (copyOutcome, copy) = await fixture.IngestAsync(ItemsOnly);
             var copied = (await fixture.QueryAsync<string>(RowsSql)).ToList();
+            // the phase's live/deleted counts (known from the COPYs when nothing else wrote) are the table's
+            var counts = Assert.IsType<IngestDriveItemsDelta.Result>(copyOutcome.Summary["drive_items"]);
+            Assert.Equal(await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL"), counts.LiveItems);
+            Assert.Equal(await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NOT NULL"), counts.DeletedItems);
+            Assert.Equal(repeats ? 0 : 1, Max(copy, "counts_from_copies")); // a repeat sends rounds to the merge: then they are counted
             await GroundTruth.AssertMatchesAsync(fixture, "items");
 
             // The same load through the merge: one row of another drive makes it not a first load.
