@@ -62,20 +62,21 @@ internal sealed class FirstLoadCopy
     public bool Active { get; private set; } = true;
 
     /// <summary>
-    /// Copies the page: the rows written, how many of them deleted items, and whether one was a deleted folder (the round-end cascade starts only from
-    /// those: every row here is new, a deleted item without the folder facet is stored as a file); null (nothing
-    /// written, the transaction usable) when the merge must take it.
+    /// Copies the page: the rows written, how many of them deleted items, and whether one was a deleted folder (the
+    /// round-end cascade starts only from those: every row here is new, a deleted item without the folder facet is
+    /// stored as a file); null (nothing written, the transaction usable) when the merge must take it.
     /// </summary>
     public async Task<(int Rows, int Removed, bool RemovedFolder)?> TryCopyAsync(NpgsqlConnection c, NpgsqlTransaction tx, JsonElement value, DeltaPageContext ctx, CancellationToken ct)
     {
         if (Prepare(value, ctx) is not { } page) return null;
-        if (!await CopyAsync(c, tx, [(this, page)], ctx, _writers, ct)) return Fallback();
-        return await AfterCopyAsync(c, tx, page, ct);
+        if (await CopyAsync(c, tx, [(this, page)], ctx, _writers, ct)) return await AfterCopyAsync(c, tx, page, ct);
+        Active = false;
+        return null;
     }
 
     /// <summary>
     /// The first rounds of several drives that were each one page (most drives of a tenant: a OneDrive of a few dozen
-    /// files), in one COPY and, after it, each round's end: the rows written and whether one was a deleted folder; null
+    /// files), in one COPY and, after it, each round's end: the rows written, how many deleted, whether one was a deleted folder; null
     /// (nothing written, the transaction usable) when the merge must take them all.
     /// </summary>
     public static async Task<(int Rows, int Removed, bool RemovedFolder)?> TryCopyRoundsAsync(NpgsqlConnection c, NpgsqlTransaction tx,
@@ -159,12 +160,6 @@ internal sealed class FirstLoadCopy
     }
 
     private Dictionary<string, Item>? FallbackPage()
-    {
-        Active = false;
-        return null;
-    }
-
-    private (int, int, bool)? Fallback()
     {
         Active = false;
         return null;

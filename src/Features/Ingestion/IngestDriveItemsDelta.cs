@@ -12,8 +12,8 @@ namespace Sentinel.Features.Ingestion;
 /// once. Drives with a completed round are polled through $batch (20 deltaLinks per request): an unchanged drive
 /// costs one inner request and moves its checkpoint in one statement per batch; only drives with changes (or a
 /// resync, or a round to finish) follow their links one by one. A first full load (empty table) starts the drives'
-/// first rounds through $batch as well and writes the single-page ones together (FirstLoadCopy). Per page (one transaction with the page's
-/// nextLink): binary COPY into a staging table, set-based merge, deleted facet → deleted_at (with permissions and
+/// first rounds through $batch as well and writes the single-page ones together (FirstLoadCopy). Per page (one
+/// transaction with the page's nextLink): binary COPY into a staging table, set-based merge, deleted facet → deleted_at (with permissions and
 /// grants), and paths recomputed set-based for the subtrees whose name or parent changed (delta never returns
 /// paths, and a folder rename does not re-emit its children) — walking the table after the merge, so an item of
 /// the page whose ancestor was renamed in the same page gets the new path too. A deleted folder takes its
@@ -306,14 +306,13 @@ public static class IngestDriveItemsDelta
             // Drives between rounds are polled in batches; in a first full load, drives never synced start their first
             // round in batches too (most drives are one page: a round of their own cost a request and a transaction
             // each); the rest (a round to finish, a first round on a table with rows) go one by one.
-            var polled = drives.Where(d => Checkpoint(d) is { NextLink: null, DeltaLink: not null }).ToList();
+            bool Polled(DriveRow d) => Checkpoint(d) is { NextLink: null, DeltaLink: not null };
+            bool Fresh(DriveRow d) => emptyAtStart && Checkpoint(d) is { NextLink: null, DeltaLink: null };
+            var polled = drives.Where(Polled).ToList();
             // Libraries first: they are the shared content and usually the larger drives (many pages), so the last batches
             // are small OneDrives and the phase does not end waiting on one long round.
-            var fresh = emptyAtStart
-                ? drives.Where(d => Checkpoint(d) is { NextLink: null, DeltaLink: null }).OrderBy(d => d.OneDrive).ThenBy(d => d.Id, StringComparer.Ordinal).ToList()
-                : [];
-            var direct = drives.Where(d => Checkpoint(d) is not { NextLink: null, DeltaLink: not null } && !(emptyAtStart && Checkpoint(d) is { NextLink: null, DeltaLink: null }))
-                .ToList();
+            var fresh = drives.Where(Fresh).OrderBy(d => d.OneDrive).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
+            var direct = drives.Where(d => !Polled(d) && !Fresh(d)).ToList();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.DriveConcurrency, CancellationToken = ct };
 
             await Parallel.ForEachAsync(direct, parallel, async (drive, token) =>
@@ -561,7 +560,7 @@ public static class IngestDriveItemsDelta
                 await using var reader = await merge.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                     merged.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1),
-                        reader.IsDBNull(2) ? null : reader.GetString(2), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)));
+                        reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3)));
             }
             var start = merged.Where(m => m.Id is not null).ToList();
             var affected = merged.Sum(m => m.Changed);
