@@ -99,17 +99,18 @@ public static class GraphBatch
     }
 
     /// <summary>One inner answer: its request's index, status, body as sent (empty when absent) and the headers read here.</summary>
-    private sealed record Answer(int Index, int Status, byte[] Body, Uri? Location, string? RetryAfter);
+    private sealed record Answer(int Index, int Status, ReadOnlyMemory<byte> Body, Uri? Location, string? RetryAfter);
 
     /// <summary>
     /// The inner answers of a $batch response, read in one forward pass: the bodies (pages of up to 200 drive items each,
     /// a few MB per batch) are sliced out as sent instead of being built into a document and parsed again by their
-    /// reader. Headers: Location (a 410 names the fresh enumeration there) and Retry-After (seconds or an HTTP date).
+    /// reader, and not copied either (each is a slice of the batch's buffer, which lives as long as one of its pages).
+    /// Headers: Location (a 410 names the fresh enumeration there) and Retry-After (seconds or an HTTP date).
     /// </summary>
-    private static List<Answer> Answers(byte[] json)
+    private static List<Answer> Answers(ReadOnlyMemory<byte> json)
     {
         var answers = new List<Answer>();
-        var r = new Utf8JsonReader(json);
+        var r = new Utf8JsonReader(json.Span);
         Expect(ref r, JsonTokenType.StartObject);
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
@@ -123,7 +124,7 @@ public static class GraphBatch
             while (r.Read() && r.TokenType == JsonTokenType.StartObject)
             {
                 int? index = null, status = null;
-                byte[]? body = null;
+                ReadOnlyMemory<byte> body = default;
                 Uri? location = null;
                 string? retryAfter = null;
                 while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -143,7 +144,7 @@ public static class GraphBatch
                         r.Read();
                         var start = (int)r.TokenStartIndex;
                         r.Skip();
-                        body = json.AsSpan(start, (int)r.BytesConsumed - start).ToArray();
+                        body = json[start..(int)r.BytesConsumed];
                     }
                     else if (r.ValueTextEquals("headers"u8))
                     {
@@ -174,7 +175,7 @@ public static class GraphBatch
                 }
                 if (index is not { } i || status is not { } st)
                     throw new JsonException("a $batch answer without its id or status");
-                answers.Add(new Answer(i, st, body ?? [], location, retryAfter));
+                answers.Add(new Answer(i, st, body, location, retryAfter));
             }
         }
         return answers;

@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace Sentinel.Features.Graph;
 
-/// <summary>A buffered Graph response: status, body bytes (one page — bounded), and the headers callers need.</summary>
-public sealed record GraphResponse(HttpStatusCode Status, byte[] Body, Uri? Location)
+/// <summary>
+/// A buffered Graph response: status, body bytes (one page — bounded; an inner answer of a $batch is a slice of the
+/// batch's buffer, not a copy), and the headers callers need.
+/// </summary>
+public sealed record GraphResponse(HttpStatusCode Status, ReadOnlyMemory<byte> Body, Uri? Location)
 {
     public bool IsSuccess => (int)Status is >= 200 and < 300;
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using Npgsql;
 
 namespace Sentinel.Features.Ingestion;
@@ -54,6 +56,21 @@ internal sealed class BinaryCopyRows : IAsyncDisposable
         var n = Encoding.UTF8.GetBytes(value, span[4..]);
         BinaryPrimitives.WriteInt32BigEndian(span, n);
         _pos += 4 + n;
+    }
+
+    /// <summary>
+    /// A JSON string as text (anything else: NULL): its UTF-8 bytes as received when it has no escape sequence (PostgreSQL
+    /// checks their encoding, as it does the row's raw JSON that holds the same bytes), else its unescaped value.
+    /// </summary>
+    public void Utf8(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String) { Null(); return; }
+        var s = JsonMarshal.GetRawUtf8Value(value)[1..^1]; // without its quotes
+        if (s.IndexOf((byte)'\\') >= 0) { Text(value.GetString()); return; }
+        var span = Reserve(4 + s.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span, s.Length);
+        s.CopyTo(span[4..]);
+        _pos += 4 + s.Length;
     }
 
     public void Bool(bool value)

@@ -89,81 +89,103 @@ internal static class DeltaRounds
         var pages = 0;
         long items = 0;
         var resyncs = 0;
-        while (true)
+        // The next page is requested while this one is written (Graph's latency and the database's work overlap); it is
+        // taken only once this page committed, so the checkpoint still moves page by page, and dropped otherwise.
+        using var prefetchCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task<GraphResponse>? prefetch = null;
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            var response = first ?? await graph.GetAsync(url, run.Graph, ct, partition.Headers);
-            first = null;
-            if (!response.IsSuccess)
+            while (true)
             {
-                var code = response.ErrorCode();
-                if (response.Status == HttpStatusCode.Gone || (code is not null && ResyncCodes.Contains(code)))
+                ct.ThrowIfCancellationRequested();
+                var response = first ?? (prefetch is not null ? await prefetch : await graph.GetAsync(url, run.Graph, ct, partition.Headers));
+                first = null;
+                prefetch = null;
+                if (!response.IsSuccess)
                 {
-                    if (++resyncs > 3)
-                        return Fail("graph_resync_loop", $"Graph kept asking {partition.ResourceType} {partition.PartitionKey} to resync");
-                    run.Add("resyncs", 1);
-                    url = response.Location is { } location ? location.ToString() : partition.InitialUrl;
-                    sweep = true;
-                    roundStart = clock.GetUtcNow();
-                    continue;
+                    var code = response.ErrorCode();
+                    if (response.Status == HttpStatusCode.Gone || (code is not null && ResyncCodes.Contains(code)))
+                    {
+                        if (++resyncs > 3)
+                            return Fail("graph_resync_loop", $"Graph kept asking {partition.ResourceType} {partition.PartitionKey} to resync");
+                        run.Add("resyncs", 1);
+                        url = response.Location is { } location ? location.ToString() : partition.InitialUrl;
+                        sweep = true;
+                        roundStart = clock.GetUtcNow();
+                        continue;
+                    }
+                    if (response.Status == HttpStatusCode.NotFound)
+                        return new DeltaRoundResult(pages, items, resyncs > 0, false, true);
+                    return Fail(TargetFailures.ReasonOf(response),
+                        $"Graph answered HTTP {(int)response.Status} ({code ?? "no error code"}) to the {partition.ResourceType} delta of {partition.PartitionKey}");
                 }
-                if (response.Status == HttpStatusCode.NotFound)
-                    return new DeltaRoundResult(pages, items, resyncs > 0, false, true);
-                return Fail(TargetFailures.ReasonOf(response),
-                    $"Graph answered HTTP {(int)response.Status} ({code ?? "no error code"}) to the {partition.ResourceType} delta of {partition.PartitionKey}");
-            }
 
-            using var doc = response.Json();
-            var root = doc.RootElement;
-            var value = root.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Array ? v : default;
-            var next = root.TryGetProperty("@odata.nextLink", out var n) ? n.GetString() : null;
-            var delta = root.TryGetProperty("@odata.deltaLink", out var d) ? d.GetString() : null;
-            if (next is null && delta is null)
-                return Fail("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
+                using var doc = response.Json();
+                var root = doc.RootElement;
+                var value = root.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Array ? v : default;
+                var next = root.TryGetProperty("@odata.nextLink", out var n) ? n.GetString() : null;
+                var delta = root.TryGetProperty("@odata.deltaLink", out var d) ? d.GetString() : null;
+                if (next is null && delta is null)
+                    return Fail("graph_bad_page", $"a {partition.ResourceType} delta page had neither nextLink nor deltaLink");
 
-            var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep) { WholeRoundHere = state.NextLink is null && resyncs == 0 };
-            var empty = value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0;
-            if (empty && !(next is null && sweep))
-            {
-                // Nothing to merge (the common case of an unchanged partition): one autocommit statement moves the checkpoint.
-                await using var c = await db.OpenAsync(ct);
-                await c.ExecuteAsync(new CommandDefinition(next is not null ? NextSql : EndRoundsSql, new
+                if (next is not null) prefetch = Deferred(() => graph.GetAsync(next, run.Graph, prefetchCancel.Token, partition.Headers));
+                var ctx = new DeltaPageContext(clock.GetUtcNow(), roundStart, sweep) { WholeRoundHere = state.NextLink is null && resyncs == 0 };
+                var empty = value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0;
+                if (empty && !(next is null && sweep))
                 {
-                    partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart, ctx.Now,
-                    PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta },
-                }, cancellationToken: ct));
-            }
-            else
-            await using (var c = await db.OpenAsync(ct))
-            await using (var tx = await c.BeginTransactionAsync(ct))
-            {
-                await c.ExecuteAsync(new CommandDefinition(partition.DeferredLogTables is not null
-                    ? PageSettingsSql + "; " + TableLog.DeferSql : PageSettingsSql, transaction: tx, cancellationToken: ct));
-                if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
-                    items += await onPage(c, tx, value, ctx, ct);
-                if (next is not null)
-                {
-                    await c.ExecuteAsync(new CommandDefinition(NextSql,
-                        new { partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart }, tx, cancellationToken: ct));
+                    // Nothing to merge (the common case of an unchanged partition): one autocommit statement moves the checkpoint.
+                    await using var c = await db.OpenAsync(ct);
+                    await c.ExecuteAsync(new CommandDefinition(next is not null ? NextSql : EndRoundsSql, new
+                    {
+                        partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart, ctx.Now,
+                        PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta },
+                    }, cancellationToken: ct));
                 }
                 else
+                await using (var c = await db.OpenAsync(ct))
+                await using (var tx = await c.BeginTransactionAsync(ct))
                 {
-                    await onRoundEnd(c, tx, ctx, ct);
-                    await c.ExecuteAsync(new CommandDefinition(EndRoundsSql, new
+                    await c.ExecuteAsync(new CommandDefinition(partition.DeferredLogTables is not null
+                        ? PageSettingsSql + "; " + TableLog.DeferSql : PageSettingsSql, transaction: tx, cancellationToken: ct));
+                    if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
+                        items += await onPage(c, tx, value, ctx, ct);
+                    if (next is not null)
                     {
-                        partition.ResourceType, PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta }, RoundStart = roundStart, ctx.Now,
-                    }, tx, cancellationToken: ct));
+                        await c.ExecuteAsync(new CommandDefinition(NextSql,
+                            new { partition.ResourceType, partition.PartitionKey, Next = next, Sweep = sweep, RoundStart = roundStart }, tx, cancellationToken: ct));
+                    }
+                    else
+                    {
+                        await onRoundEnd(c, tx, ctx, ct);
+                        await c.ExecuteAsync(new CommandDefinition(EndRoundsSql, new
+                        {
+                            partition.ResourceType, PartitionKeys = new[] { partition.PartitionKey }, Deltas = new[] { delta }, RoundStart = roundStart, ctx.Now,
+                        }, tx, cancellationToken: ct));
+                    }
+                    await tx.CommitAsync(ct);
                 }
-                await tx.CommitAsync(ct);
+                if (partition.DeferredLogTables is not null && ctx.Changed)
+                    await TableLog.TouchAsync(db, partition.DeferredLogTables, CancellationToken.None);
+                pages++;
+                run.Add("pages", 1);
+                await run.ReportAsync(ct);
+                if (next is null) return new DeltaRoundResult(pages, items, resyncs > 0, true, false);
+                url = next;
             }
-            if (partition.DeferredLogTables is not null && ctx.Changed)
-                await TableLog.TouchAsync(db, partition.DeferredLogTables, CancellationToken.None);
-            pages++;
-            run.Add("pages", 1);
-            await run.ReportAsync(ct);
-            if (next is null) return new DeltaRoundResult(pages, items, resyncs > 0, true, false);
-            url = next;
         }
+        finally
+        {
+            // a page that failed to write (or a cancelled round) leaves its successor unread: stopped and observed here
+            if (prefetch is not null)
+            {
+                await prefetchCancel.CancelAsync();
+                try { await prefetch; }
+                catch (Exception) { /* the page's own failure is the one reported */ }
+            }
+        }
+
+        // a link refused before it is sent (another origin) fails where the page is taken, as when it was fetched then
+        static async Task<GraphResponse> Deferred(Func<Task<GraphResponse>> fetch) => await fetch();
 
         DeltaRoundResult Fail(string reason, string message) => isolate
             ? new DeltaRoundResult(pages, items, resyncs > 0, false, false, reason, message)

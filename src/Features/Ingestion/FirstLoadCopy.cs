@@ -221,23 +221,23 @@ internal sealed class FirstLoadCopy
         w.Text(i.Id);
         w.Text(_driveId);
         w.Text(i.Name);
-        w.Text(i.Removed ? null : i.WebUrl);
+        w.Utf8(i.Removed ? default : i.WebUrl);
         w.Text(i.ParentId);
         w.Text(i.Path);
         // a deletion is stored as the merge's "gone" insert does: the folder facet only, the column defaults otherwise
         w.Bool(i.Removed ? i.IsFolder : i.IsFolder || i.IsRoot);
         w.Int64(i.Removed ? null : i.Size);
-        w.Text(i.Removed ? null : i.MimeType);
-        w.Text(i.Removed ? null : i.Sha1);
+        w.Utf8(i.Removed ? default : i.MimeType);
+        w.Utf8(i.Removed ? default : i.Sha1);
         w.Timestamp(i.Removed ? null : i.Created);
         w.Timestamp(i.Removed ? null : i.Modified);
-        w.Text(i.Removed ? null : i.CreatedBy);
-        w.Text(i.Removed ? null : i.ModifiedBy);
+        w.Utf8(i.Removed ? default : i.CreatedBy);
+        w.Utf8(i.Removed ? default : i.ModifiedBy);
         w.Timestamp(ctx.Now.UtcDateTime);
         w.Timestamp(i.Removed ? ctx.Now.UtcDateTime : null);
         w.Jsonb(JsonMarshal.GetRawUtf8Value(i.Element));
         w.Bool(!i.Removed && i.IsRoot);
-        w.Text(i.Removed ? null : i.CTag);
+        w.Utf8(i.Removed ? default : i.CTag);
         w.Bool(i.Removed || i.SharedChanged);
         w.Bool(!i.Removed && (i.IsRoot || i.Shared));
         w.Text(i.Removed ? null : i.Root);
@@ -251,7 +251,9 @@ internal sealed class FirstLoadCopy
         /// <summary>The item in its page's document (alive until the page is written): its JSON is copied once, into the COPY.</summary>
         public required JsonElement Element { get; init; }
         public bool Removed, IsRoot, IsFolder, IsParent, Shared, SharedChanged, Resolved, Orphan;
-        public string? Name, WebUrl, ParentId, MimeType, Sha1, CreatedBy, ModifiedBy, CTag, Path, Root;
+        public string? Name, ParentId, Path, Root;
+        /// <summary>Strings only written (a JSON string, or default for NULL): copied as UTF-8 from the page, no .NET string each.</summary>
+        public JsonElement WebUrl, MimeType, Sha1, CreatedBy, ModifiedBy, CTag;
         public long? Size;
         public DateTime? Created, Modified;
 
@@ -311,7 +313,7 @@ internal sealed class FirstLoadCopy
             }
             // OneNote notebooks (package facet) have children too
             item.IsParent = item.IsParent || item.IsRoot || item.IsFolder;
-            if (!Str(name, out item.Name) || !Str(webUrl, out item.WebUrl) || !Str(cTag, out item.CTag)) return null;
+            if (!Str(name, out item.Name) || !Utf8(webUrl, out item.WebUrl) || !Utf8(cTag, out item.CTag)) return null;
             if (parentRef.ValueKind == JsonValueKind.Object)
             {
                 if (!Str(Property(parentRef, "id"), out item.ParentId)) return null;
@@ -319,9 +321,9 @@ internal sealed class FirstLoadCopy
             else if (!Absent(parentRef)) return null;
             if (file.ValueKind == JsonValueKind.Object)
             {
-                if (!Str(Property(file, "mimeType"), out item.MimeType)) return null;
+                if (!Utf8(Property(file, "mimeType"), out item.MimeType)) return null;
                 var hashes = Property(file, "hashes");
-                if (hashes.ValueKind == JsonValueKind.Object) { if (!Str(Property(hashes, "sha1Hash"), out item.Sha1)) return null; }
+                if (hashes.ValueKind == JsonValueKind.Object) { if (!Utf8(Property(hashes, "sha1Hash"), out item.Sha1)) return null; }
                 else if (!Absent(hashes)) return null;
             }
             else if (!Absent(file)) return null;
@@ -356,16 +358,26 @@ internal sealed class FirstLoadCopy
             return true;
         }
 
+        /// <summary><see cref="Str"/> for a value only written: the string element itself (default for absent/null).</summary>
+        private static bool Utf8(JsonElement p, out JsonElement value)
+        {
+            value = default;
+            if (Absent(p)) return true;
+            if (p.ValueKind != JsonValueKind.String) return false;
+            value = p;
+            return true;
+        }
+
         private static bool Absent(JsonElement p) => p.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
 
-        private static bool UserId(JsonElement by, out string? id)
+        private static bool UserId(JsonElement by, out JsonElement id)
         {
-            id = null;
+            id = default;
             if (Absent(by)) return true;
             if (by.ValueKind != JsonValueKind.Object) return false;
             var user = Property(by, "user");
             if (Absent(user)) return true;
-            return user.ValueKind == JsonValueKind.Object && Str(Property(user, "id"), out id);
+            return user.ValueKind == JsonValueKind.Object && Utf8(Property(user, "id"), out id);
         }
 
         /// <summary>ISO 8601 with a zone (Graph's form); no zone would take the server's, finer than a microsecond its rounding.</summary>

@@ -66,6 +66,43 @@ public sealed class BinaryCopyRowsTests(SliceFixture fixture) : IClassFixture<Sl
         Assert.Equal(Rows.Count(), await c.ExecuteScalarAsync<long>("SELECT count(*) FROM copy_rows"));
     }
 
+    /// <summary>
+    /// JSON strings written as text straight from a document (the first load's path, webUrl, user ids, …): as received
+    /// when unescaped, unescaped otherwise — equal to PostgreSQL's own <c>->></c> of the same JSON; anything but a
+    /// string is NULL.
+    /// </summary>
+    [Fact]
+    public async Task A_JSON_string_is_stored_as_PostgreSQL_extracts_it()
+    {
+        const string json = """
+            {"plain":"https://contoso.sharepoint.com/sites/x/Shared%20Documents/a.docx","unicode":"Ünïcødé 🚀 ø/å – “quotes”",
+             "escaped":"a\"b\\c\u00e9\n\t/\/","pair":"\ud83d\ude80 rocket","empty":"","nul":null,"num":42,"obj":{"a":"b"}}
+            """;
+        string[] keys = ["plain", "unicode", "escaped", "pair", "empty", "nul", "num", "obj", "absent"];
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        await using var c = await fixture.OpenAsync();
+        await c.ExecuteAsync("CREATE TEMP TABLE copy_strings (k text, v text)");
+        await using (var rows = await BinaryCopyRows.BeginAsync(c, "COPY copy_strings (k, v) FROM STDIN (FORMAT BINARY)", CancellationToken.None))
+        {
+            foreach (var k in keys)
+            {
+                rows.StartRow(2);
+                rows.Text(k);
+                rows.Utf8(doc.RootElement.TryGetProperty(k, out var v) ? v : default);
+                await rows.EndRowAsync(CancellationToken.None);
+            }
+            await rows.CompleteAsync(CancellationToken.None);
+        }
+        var stored = (await c.QueryAsync<(string K, string? V, string? Expected)>("""
+            SELECT k, v, CASE WHEN jsonb_typeof(@Json::jsonb -> k) = 'string' THEN @Json::jsonb ->> k END FROM copy_strings
+            """, new { Json = json })).ToList();
+        Assert.Equal(keys.Length, stored.Count);
+        foreach (var (k, v, expected) in stored) Assert.True(v == expected, $"{k}: stored {v ?? "NULL"}, PostgreSQL extracts {expected ?? "NULL"}");
+        Assert.Equal("a\"b\\cé\n\t//", stored.Single(s => s.K == "escaped").V);
+        Assert.Equal(["absent", "nul", "num", "obj"], stored.Where(s => s.V is null).Select(s => s.K).Order().ToArray());
+        Assert.Equal("", stored.Single(s => s.K == "empty").V);
+    }
+
     [Fact]
     public async Task A_COPY_interrupted_between_rows_writes_nothing_and_the_connection_goes_on()
     {
