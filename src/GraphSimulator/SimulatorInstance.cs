@@ -241,6 +241,8 @@ public sealed class SimulatorInstance : IAsyncDisposable
             tenantDomain = sim.Options.TenantDomain, profile = sim.Options.Profile, seed = sim.Options.Seed, caFile = CaFile,
             users = sim.Tenant.Users.Count, groups = sim.Tenant.Groups.Count, sites = sim.Tenant.Sites.Count, drives = sim.Tenant.Drives.Count, items = sim.Tenant.ItemCount,
             sequence = sim.Tenant.Seq,
+            // the simulator's own collections (benches read them around a phase: its pauses stall every answer)
+            gc = new { gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), pauseMs = GC.GetTotalPauseDuration().TotalMilliseconds },
         }, CamelJson));
         _app.MapGet("/", () => Results.Text($"Sentinel tenant simulator ({sim.Options.Profile}, seed {sim.Options.Seed}). Graph: {sim.GraphBaseUrl}  Entra: {sim.BaseUrl}/{sim.TenantId}  Admin: /_sim/state /_sim/mutate /_sim/faults /_sim/stats"));
     }

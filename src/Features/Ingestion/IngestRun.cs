@@ -35,6 +35,9 @@ public sealed class IngestRun(DateTimeOffset startedAt, IRunProgress? progress =
     private static readonly HashSet<string> WrittenKinds = ["users", "groups", "memberships", "sites", "drives", "items", "permissions", "grants"];
     public long Get(string counter) => _counters.TryGetValue(counter, out var v) ? v : 0;
 
+    /// <summary>Every counter so far (benches print them).</summary>
+    public IReadOnlyDictionary<string, long> Counters => _counters;
+
     /// <summary>Writes progress (at most every 250 ms unless forced) — called per page.</summary>
     public async Task ReportAsync(CancellationToken ct, bool force = false)
     {
