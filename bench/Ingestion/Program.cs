@@ -175,13 +175,13 @@ Row("drives (full)", await Phase("drives", full, async () => await Send(new Inge
 var simGc0 = await SimGc();
 var (gc0, gc1, gc2, pause0) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
 var items = await Phase("drive items", full, async () => await Send(new IngestDriveItemsDelta.Command(options, full)));
+fullLoad.Stop();
 // What varies between runs of the phase: collections (the simulator's pause every answer), and the write paths taken.
 var simGc1 = await SimGc();
 Console.WriteLine($"drive items: ingestion GCs gen0/1/2 {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, " +
     $"paused {(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:F0} ms; simulator GCs gen0/1/2 {simGc1.Gen0 - simGc0.Gen0}/{simGc1.Gen1 - simGc0.Gen1}/" +
     $"{simGc1.Gen2 - simGc0.Gen2}, paused {simGc1.PauseMs - simGc0.PauseMs:F0} ms");
 Console.WriteLine("drive items counters: " + string.Join(", ", full.Counters.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}")));
-fullLoad.Stop();
 var itemCount = await Count("SELECT count(*) FROM msgraph_drive_items");
 Row("drive items (full)", items, itemCount, "items");
 var peakItems = Interlocked.Read(ref peak);

@@ -247,7 +247,6 @@ internal sealed class FirstLoadCopy
     private sealed class Item
     {
         public required string Id { get; init; }
-        /// <summary>The item's JSON as Graph sent it, UTF-8 (no round trip through a .NET string).</summary>
         /// <summary>The item in its page's document (alive until the page is written): its JSON is copied once, into the COPY.</summary>
         public required JsonElement Element { get; init; }
         public bool Removed, IsRoot, IsFolder, IsParent, Shared, SharedChanged, Resolved, Orphan;
