@@ -52,10 +52,13 @@ internal sealed class FirstLoadCopy
 
     private readonly SemaphoreSlim _writers;
 
-    public FirstLoadCopy(string driveId, SemaphoreSlim writers)
+    private readonly int _maxFolders;
+
+    public FirstLoadCopy(string driveId, SemaphoreSlim writers, int maxFolders = MaxFolders)
     {
         _driveId = driveId;
         _writers = writers;
+        _maxFolders = maxFolders;
     }
 
     /// <summary>False once the round went back to the merge (for good).</summary>
@@ -150,7 +153,7 @@ internal sealed class FirstLoadCopy
     {
         foreach (var i in page.Values)
             if (i.IsParent && !i.Removed) _folders[i.Id] = (i.Path, i.Root);
-        if (_folders.Count > MaxFolders) Active = false;
+        if (_folders.Count > _maxFolders) Active = false;
         // Items copied earlier below a parent that arrived only now: their subtrees are walked from it.
         var arrived = page.Values.Where(i => !i.Removed && i.Path is not null && _awaited.Remove(i.Id)).ToList();
         foreach (var i in page.Values)

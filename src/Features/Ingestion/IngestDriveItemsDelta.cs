@@ -26,7 +26,14 @@ namespace Sentinel.Features.Ingestion;
 public static class IngestDriveItemsDelta
 {
     public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null, IReadOnlyList<string>? DriveIds = null)
-        : IExecutorRequest<Result>;
+        : IExecutorRequest<Result>
+    {
+        /// <summary>
+        /// Folders a first load's COPY remembers per round before the round goes on by merge (<see cref="FirstLoadCopy.MaxFolders"/>;
+        /// lower only in tests, to reach that switch with a small tenant).
+        /// </summary>
+        internal int FirstLoadMaxFolders { get; init; } = FirstLoadCopy.MaxFolders;
+    }
 
     public sealed record Result(int Drives, int Pages, long Items, int DrivesResynced, int DrivesNotFound, long LiveItems, long DeletedItems);
 
@@ -300,7 +307,7 @@ public static class IngestDriveItemsDelta
                         new CommandDefinition("SELECT partition_key, delta_link, next_link, resync, round_started_at FROM msgraph_delta_state WHERE resource_type = 'drive_items'",
                             cancellationToken: ct)))
                     .ToDictionary(r => r.Key, r => new DeltaRounds.State(r.DeltaLink, r.NextLink, r.Resync, r.RoundStartedAt));
-            var tally = new Tally();
+            var tally = new Tally { MaxFolders = request.FirstLoadMaxFolders };
             DeltaRounds.State Checkpoint(DriveRow d) => checkpoints.GetValueOrDefault(d.Id) ?? new DeltaRounds.State(null, null, false, null);
 
             // Drives between rounds are polled in batches; in a first full load, drives never synced start their first
@@ -487,7 +494,7 @@ public static class IngestDriveItemsDelta
             {
                 await c.ExecuteAsync(new CommandDefinition(DeltaRounds.PageSettingsSql + "; " + TableLog.DeferSql, transaction: tx, cancellationToken: ct));
                 bool cascade;
-                if (firstLoad && await FirstLoadCopy.TryCopyRoundsAsync(c, tx, drives.Select(d => (new FirstLoadCopy(d.Drive.Id, tally.CopyWriters), d.Value)).ToList(),
+                if (firstLoad && await FirstLoadCopy.TryCopyRoundsAsync(c, tx, drives.Select(d => (tally.NewCopy(d.Drive.Id), d.Value)).ToList(),
                         new DeltaPageContext(now, now, true) { WholeRoundHere = true }, tally.CopyWriters, ct) is { } copy)
                 {
                     (written, cascade, copied, changed) = (copy.Rows, copy.RemovedFolder, true, copy.Rows);
@@ -594,7 +601,7 @@ public static class IngestDriveItemsDelta
             // earlier run's nextLink, whose first pages were merged by that run.
             var removedSeen = checkpoint.NextLink is not null;
             // A drive's first round in a first full load writes its pages by COPY (every item is new).
-            var copy = emptyAtStart && checkpoint is { NextLink: null, DeltaLink: null } ? new FirstLoadCopy(drive.Id, tally.CopyWriters) : null;
+            var copy = emptyAtStart && checkpoint is { NextLink: null, DeltaLink: null } ? tally.NewCopy(drive.Id) : null;
             DeltaRoundResult round;
             try
             {
@@ -679,5 +686,9 @@ public static class IngestDriveItemsDelta
         public long CopiedDeleted => Interlocked.Read(ref _copiedDeleted);
         /// <summary>A first load's page COPYs at once (the rounds fetching them: drive_concurrency).</summary>
         public readonly SemaphoreSlim CopyWriters = new(FirstLoadCopy.MaxWriters);
+        /// <summary>Folders a round's COPY remembers (<see cref="Command.FirstLoadMaxFolders"/>).</summary>
+        public required int MaxFolders { get; init; }
+
+        public FirstLoadCopy NewCopy(string driveId) => new(driveId, CopyWriters, MaxFolders);
     }
 }

@@ -83,4 +83,45 @@ public sealed class FirstLoadCopyTests(SimulatorFixture fixture) : IClassFixture
             await fixture.SetFaultsAsync(new { });
         }
     }
+
+    /// <summary>
+    /// A round with more folders than the COPY remembers (<see cref="FirstLoadCopy.MaxFolders"/>: 200,000 in production,
+    /// 2 here) goes on by merge from the page after the one that crossed the limit: the pages copied before keep their
+    /// rows, items copied before their parent arrived (children first) get their paths when it comes by merge or at the
+    /// round's end, and the whole load stores exactly the rows the merge alone stores.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 51)]
+    [InlineData(true, 52)]
+    public async Task A_round_with_more_folders_than_the_COPY_remembers_goes_on_by_merge_with_the_same_rows(bool childrenFirst, int seed)
+    {
+        await fixture.MutateAsync(40, seed);
+        await fixture.IngestAsync("""{"phases": ["users", "sites", "drives"]}""");
+        await fixture.SetFaultsAsync(new { drivePageSize = 3, driveFullRoundChildrenFirst = childrenFirst });
+        try
+        {
+            await fixture.ExecuteAsync(ResetSql);
+            var run = new IngestRun(DateTimeOffset.UtcNow);
+            var result = await fixture.SendAsync(new IngestDriveItemsDelta.Command(new GraphIngestOptions(), run) { FirstLoadMaxFolders = 2 });
+            var copied = (await fixture.QueryAsync<string>(RowsSql)).ToList();
+            var byCopy = run.Counters.GetValueOrDefault("items_copied");
+            Assert.True(byCopy > 0, "nothing was copied");
+            Assert.True(byCopy < result.Items, $"{byCopy} of {result.Items} items copied: no round went on by merge");
+            Assert.Equal(await fixture.ScalarAsync<long>("SELECT count(*) FROM msgraph_drive_items WHERE deleted_at IS NULL"), result.LiveItems);
+            await GroundTruth.AssertMatchesAsync(fixture, "items");
+
+            await fixture.ExecuteAsync(ResetSql + "; INSERT INTO msgraph_drive_items (id, drive_id, name) VALUES ('placeholder', 'placeholder-drive', 'x')");
+            var mergeRun = new IngestRun(DateTimeOffset.UtcNow);
+            await fixture.SendAsync(new IngestDriveItemsDelta.Command(new GraphIngestOptions(), mergeRun));
+            var merged = (await fixture.QueryAsync<string>(RowsSql)).ToList();
+            await fixture.ExecuteAsync("DELETE FROM msgraph_drive_items WHERE id = 'placeholder'");
+            Assert.Equal(0, mergeRun.Counters.GetValueOrDefault("items_copied"));
+            Assert.Equal(merged.Count, copied.Count);
+            Assert.Equal(merged, copied);
+        }
+        finally
+        {
+            await fixture.SetFaultsAsync(new { });
+        }
+    }
 }
