@@ -10,6 +10,7 @@ using Sentinel.Features.Database;
 using Sentinel.Features.Graph;
 using Sentinel.Features.Infrastructure;
 using Sentinel.Features.Ingestion;
+using Phases = Sentinel.Features.Ingestion.GraphIngestConfig.Phases;
 
 // Ingestion benchmark against a running tenant simulator (started by bench/Ingestion/run.sh, out of process so
 // that this process's memory is the worker's alone).
@@ -20,7 +21,8 @@ using Sentinel.Features.Ingestion;
 //   BENCH_LATENCY_MS    simulated Graph latency of a second incremental run (default 150; 0 skips it)
 //   BENCH_RU_PER_MINUTE the tenant RU budget the run may draw (default 100,000,000: local throughput is measured
 //                       unthrottled; the RU each phase would cost is reported per phase)
-//   BENCH_STOP_AFTER    "items": stop after the full drive-item load (quick iterations on the full-load ratio)
+//   BENCH_STOP_AFTER    "items": stop after the full drive-item load (quick iterations on the full-load ratio);
+//                       "drives": after the phases before it (users, groups, sites, drives)
 var simBase = Environment.GetEnvironmentVariable("SIM_BASE_URL") ?? throw new InvalidOperationException("SIM_BASE_URL is required");
 var ca = Environment.GetEnvironmentVariable("SIM_CA_FILE") ?? throw new InvalidOperationException("SIM_CA_FILE is required");
 var serverUrl = Environment.GetEnvironmentVariable("BENCH_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5503/postgres";
@@ -84,6 +86,33 @@ async Task<(TimeSpan Elapsed, long Requests, long Ru, object Result)> Phase(stri
     var p = (sw.Elapsed, run.Graph.Requests - r0, run.Graph.ResourceUnits - ru0, result);
     Console.WriteLine($"{name}: {sw.Elapsed.TotalSeconds:F1}s requests={p.Item2} ru={p.Item3} {JsonSerializer.Serialize(result)}");
     return p;
+}
+
+string[] DeltaPhases = [Phases.Users, Phases.Groups, Phases.Sites, Phases.Drives, Phases.DriveItems];
+static string PhaseLabel(string phase) => phase == Phases.DriveItems ? "drive items" : phase;
+
+async Task<object?> SendPhase(string phase, IngestRun run, GraphIngestOptions o) => phase switch
+{
+    Phases.Users => await Send(new IngestUsersDelta.Command(run)),
+    Phases.Groups => await Send(new IngestGroupsDelta.Command(run)),
+    Phases.Sites => await Send(new IngestSites.Command(run)),
+    Phases.Drives => await Send(new IngestDrives.Command(o, run)),
+    Phases.DriveItems => await Send(new IngestDriveItemsDelta.Command(o, run)),
+    _ => throw new ArgumentOutOfRangeException(nameof(phase)),
+};
+
+// Phases as graph_ingest runs them (IngestPhasePlan), each printed when it completes with its own requests and RU.
+async Task<Dictionary<string, (TimeSpan Elapsed, long Requests, long Ru, object Result)>> RunPhases(IngestRun run, GraphIngestOptions o,
+    string[] phases, Func<string, IngestRun, Task<object?>> body)
+{
+    var done = new Dictionary<string, (TimeSpan, long, long, object)>();
+    await IngestPhasePlan.RunAsync(phases, run, (phase, branch, _) => body(phase, branch), (d, _) =>
+    {
+        Console.WriteLine($"{PhaseLabel(d.Phase)}: {d.Elapsed.TotalSeconds:F1}s requests={d.Requests} ru={d.ResourceUnits} {JsonSerializer.Serialize(d.Result)}");
+        done[d.Phase] = (d.Elapsed, d.Requests, d.ResourceUnits, d.Result!);
+        return Task.CompletedTask;
+    }, CancellationToken.None);
+    return done;
 }
 
 void Row(string name, (TimeSpan Elapsed, long Requests, long Ru, object Result) p, long units, string unitName)
@@ -165,21 +194,37 @@ if (ceilingRows > 0)
 var options = new GraphIngestOptions { DriveConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_DRIVE_CONCURRENCY") ?? "8"),
     PermissionConcurrency = int.Parse(Environment.GetEnvironmentVariable("BENCH_PERMISSION_CONCURRENCY") ?? "16"), PermissionBatchSize = 1000, PermissionMaxFiles = permFiles };
 var full = new IngestRun(DateTimeOffset.UtcNow);
-// The "full load" reads users through drive items: the whole sequence is timed too (the ratio above is the
+// The "full load" reads users through drive items, run as graph_ingest runs them (IngestPhasePlan: groups and
+// sites alongside the users → drives → drive items chain): the whole sequence is timed too (the ratio above is the
 // drive-item phase alone, which writes the million rows).
+(int Gen0, int Gen1, int Gen2, double PauseMs) simGc0 = default, simGc1 = default;
+(int, int, int, TimeSpan) gcBefore = default, gcAfter = default;
 var fullLoad = Stopwatch.StartNew();
-Row("users (full)", await Phase("users", full, async () => await Send(new IngestUsersDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_users"), "users");
-Row("groups + members (full)", await Phase("groups", full, async () => await Send(new IngestGroupsDelta.Command(full))), await Count("SELECT count(*) FROM msgraph_group_members"), "memberships");
-Row("sites (full)", await Phase("sites", full, async () => await Send(new IngestSites.Command(full))), await Count("SELECT count(*) FROM msgraph_sites"), "sites");
-Row("drives (full)", await Phase("drives", full, async () => await Send(new IngestDrives.Command(options, full))), await Count("SELECT count(*) FROM msgraph_drives"), "drives");
-var simGc0 = await SimGc();
-var (gc0, gc1, gc2, pause0) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
-var items = await Phase("drive items", full, async () => await Send(new IngestDriveItemsDelta.Command(options, full)));
+var stopAfterDrives = Environment.GetEnvironmentVariable("BENCH_STOP_AFTER") == "drives";
+var fullPhases = await RunPhases(full, options, stopAfterDrives ? [Phases.Users, Phases.Groups, Phases.Sites, Phases.Drives] : DeltaPhases, async (phase, run) =>
+{
+    if (phase != Phases.DriveItems) return await SendPhase(phase, run, options);
+    simGc0 = await SimGc();
+    gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+    var result = await SendPhase(phase, run, options);
+    gcAfter = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+    simGc1 = await SimGc();
+    return result;
+});
 fullLoad.Stop();
+if (stopAfterDrives)
+{
+    Console.WriteLine($"users → drives: {fullLoad.Elapsed.TotalSeconds:F1}s");
+    return 0;
+}
+Row("users (full)", fullPhases[Phases.Users], await Count("SELECT count(*) FROM msgraph_users"), "users");
+Row("groups + members (full, alongside)", fullPhases[Phases.Groups], await Count("SELECT count(*) FROM msgraph_group_members"), "memberships");
+Row("sites (full, alongside)", fullPhases[Phases.Sites], await Count("SELECT count(*) FROM msgraph_sites"), "sites");
+Row("drives (full)", fullPhases[Phases.Drives], await Count("SELECT count(*) FROM msgraph_drives"), "drives");
+var items = fullPhases[Phases.DriveItems];
 // What varies between runs of the phase: collections (the simulator's pause every answer), and the write paths taken.
-var simGc1 = await SimGc();
-Console.WriteLine($"drive items: ingestion GCs gen0/1/2 {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, " +
-    $"paused {(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:F0} ms; simulator GCs gen0/1/2 {simGc1.Gen0 - simGc0.Gen0}/{simGc1.Gen1 - simGc0.Gen1}/" +
+Console.WriteLine($"drive items: ingestion GCs gen0/1/2 {gcAfter.Item1 - gcBefore.Item1}/{gcAfter.Item2 - gcBefore.Item2}/{gcAfter.Item3 - gcBefore.Item3}, " +
+    $"paused {(gcAfter.Item4 - gcBefore.Item4).TotalMilliseconds:F0} ms; simulator GCs gen0/1/2 {simGc1.Gen0 - simGc0.Gen0}/{simGc1.Gen1 - simGc0.Gen1}/" +
     $"{simGc1.Gen2 - simGc0.Gen2}, paused {simGc1.PauseMs - simGc0.PauseMs:F0} ms");
 Console.WriteLine("drive items counters: " + string.Join(", ", full.Counters.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}")));
 var itemCount = await Count("SELECT count(*) FROM msgraph_drive_items");
@@ -214,11 +259,8 @@ using (var r = await sim.PostAsJsonAsync("_sim/mutate", new { count = mutations,
 var incremental = new IngestRun(DateTimeOffset.UtcNow.AddMinutes(1));
 var incOptions = options with { PermissionRescanAfterHours = 24 * 365 };
 var total = Stopwatch.StartNew();
-Row("users (incremental)", await Phase("users", incremental, async () => await Send(new IngestUsersDelta.Command(incremental))), mutations, "mutations");
-Row("groups (incremental)", await Phase("groups", incremental, async () => await Send(new IngestGroupsDelta.Command(incremental))), mutations, "mutations");
-Row("sites (incremental)", await Phase("sites", incremental, async () => await Send(new IngestSites.Command(incremental))), mutations, "mutations");
-Row("drives (incremental)", await Phase("drives", incremental, async () => await Send(new IngestDrives.Command(incOptions, incremental))), mutations, "mutations");
-Row("drive items (incremental)", await Phase("drive items", incremental, async () => await Send(new IngestDriveItemsDelta.Command(incOptions, incremental))), mutations, "mutations");
+var incPhases = await RunPhases(incremental, incOptions, DeltaPhases, (phase, run) => SendPhase(phase, run, incOptions));
+foreach (var phase in DeltaPhases) Row($"{PhaseLabel(phase)} (incremental)", incPhases[phase], mutations, "mutations");
 var deltaPhases = total.Elapsed;
 // Only the files the mutations made dirty (the first scan covered BENCH_PERMISSION_FILES files, the rest are never-scanned).
 var dirty = (int)await Count("SELECT count(*) FROM msgraph_drive_items WHERE permissions_dirty AND deleted_at IS NULL AND NOT is_folder");
@@ -235,11 +277,8 @@ if (latency > 0)
     using (var r = await sim.PostAsJsonAsync("_sim/faults", new { latencyMinMs = latency, latencyMaxMs = latency + 1 })) r.EnsureSuccessStatusCode();
     var slow = new IngestRun(DateTimeOffset.UtcNow.AddMinutes(2));
     var watch = Stopwatch.StartNew();
-    Row($"users (incremental, {latency} ms)", await Phase("users", slow, async () => await Send(new IngestUsersDelta.Command(slow))), mutations, "mutations");
-    Row($"groups (incremental, {latency} ms)", await Phase("groups", slow, async () => await Send(new IngestGroupsDelta.Command(slow))), mutations, "mutations");
-    Row($"sites (incremental, {latency} ms)", await Phase("sites", slow, async () => await Send(new IngestSites.Command(slow))), mutations, "mutations");
-    Row($"drives (incremental, {latency} ms)", await Phase("drives", slow, async () => await Send(new IngestDrives.Command(incOptions, slow))), mutations, "mutations");
-    Row($"drive items (incremental, {latency} ms)", await Phase("drive items", slow, async () => await Send(new IngestDriveItemsDelta.Command(incOptions, slow))), mutations, "mutations");
+    var slowPhases = await RunPhases(slow, incOptions, DeltaPhases, (phase, run) => SendPhase(phase, run, incOptions));
+    foreach (var phase in DeltaPhases) Row($"{PhaseLabel(phase)} (incremental, {latency} ms)", slowPhases[phase], mutations, "mutations");
     latencyPhases = watch.Elapsed;
     using (var r = await sim.PostAsJsonAsync("_sim/faults", new { })) r.EnsureSuccessStatusCode();
 }

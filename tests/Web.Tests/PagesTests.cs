@@ -190,6 +190,28 @@ public sealed class PagesTests(SeededWebFixture fx)
     }
 
     [Fact]
+    public async Task A_running_ingest_shows_its_phase_and_the_phases_running_alongside_it()
+    {
+        const string run = "22222222-0000-0000-0000-0000000000a1";
+        await fx.ExecuteAsync("""
+            INSERT INTO job_runs (run_id, job_id, started_at, status, triggered_by, progress)
+            VALUES (@run::uuid, '11111111-0000-0000-0000-000000000001', now(), 'running', 'run_now',
+                    '{"phase":"drives","alongside":["groups"],"users":10000}')
+            """, new { run });
+        try
+        {
+            var reader = await fx.SignInAsync(WebFixture.Reader);
+            var html = await reader.Http.GetStringAsync($"/runs/{run}/progress");
+            Assert.Matches(@"<td[^>]*>phase</td><td[^>]*>drives</td>", html);
+            Assert.Matches(@"<td[^>]*>alongside</td><td[^>]*>groups</td>", html);
+        }
+        finally
+        {
+            await fx.ExecuteAsync("DELETE FROM job_runs WHERE run_id = @run::uuid", new { run });
+        }
+    }
+
+    [Fact]
     public async Task Cron_preview_lists_the_next_five_runs_in_the_chosen_time_zone()
     {
         var reader = await fx.SignInAsync(WebFixture.Reader);

@@ -10,9 +10,9 @@ using Sentinel.Features.Jobs;
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// The graph_ingest job: users → groups (+ members) → sites → drives → drive items → permissions → impacted views,
-/// each phase a slice sent through the mediator, sharing one <see cref="IngestRun"/> (run time, Graph counters,
-/// progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
+/// The graph_ingest job: users → drives → drive items → permissions → impacted views, with groups (+ members) and
+/// sites alongside until a phase reads them (<see cref="IngestPhasePlan"/>); each phase a slice sent through the
+/// mediator on a branch of one <see cref="IngestRun"/> (run time, Graph counters, progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
 /// </summary>
 internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning, GraphRuBudget budget) : IJobExecutor
 {
@@ -42,43 +42,39 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         var indexesWatch = new Stopwatch();
         try
         {
-            foreach (var phase in GraphIngestConfig.AllPhases.Where(options.Runs))
-            {
-                ingest.Phase = phase;
-                await ingest.ReportAsync(ct, force: true);
-                var requestsBefore = ingest.Graph.Requests;
-                var ruBefore = ingest.Graph.ResourceUnits;
-                var watch = Stopwatch.StartNew();
-                object? result = phase switch
+            await IngestPhasePlan.RunAsync(GraphIngestConfig.AllPhases.Where(options.Runs).ToList(), ingest,
+                async (phase, branch, token) => phase switch
                 {
-                    GraphIngestConfig.Phases.Users => await mediator.Send(new IngestUsersDelta.Command(ingest), ct),
-                    GraphIngestConfig.Phases.Groups => await mediator.Send(new IngestGroupsDelta.Command(ingest), ct),
-                    GraphIngestConfig.Phases.Sites => await mediator.Send(new IngestSites.Command(ingest), ct),
-                    GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, ingest), ct),
-                    GraphIngestConfig.Phases.DriveItems => await mediator.Send(new IngestDriveItemsDelta.Command(options, ingest), ct),
-                    GraphIngestConfig.Phases.Permissions => await mediator.Send(new ScanPermissionsBatch.Command(options, ingest), ct),
-                    GraphIngestConfig.Phases.RefreshViews => await RefreshViewsAsync(ct),
+                    GraphIngestConfig.Phases.Users => await mediator.Send(new IngestUsersDelta.Command(branch), token),
+                    GraphIngestConfig.Phases.Groups => await mediator.Send(new IngestGroupsDelta.Command(branch), token),
+                    GraphIngestConfig.Phases.Sites => await mediator.Send(new IngestSites.Command(branch), token),
+                    GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, branch), token),
+                    GraphIngestConfig.Phases.DriveItems => await mediator.Send(new IngestDriveItemsDelta.Command(options, branch), token),
+                    GraphIngestConfig.Phases.Permissions => await mediator.Send(new ScanPermissionsBatch.Command(options, branch), token),
+                    GraphIngestConfig.Phases.RefreshViews => await RefreshViewsAsync(token),
                     _ => null,
-                };
-                summary[phase] = result;
-                ruByPhase[phase] = ingest.Graph.ResourceUnits - ruBefore;
-                if (phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
-                // Persisted per phase: a later phase that fails the whole run does not lose the counts.
-                await mediator.Send(new RecordTargetFailures.Command(ingest), ct);
-                await run.Progress.AuditAsync("ingest.phase_completed", new
+                },
+                async (done, token) =>
                 {
-                    phase,
-                    result,
-                    seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
-                    requests = ingest.Graph.Requests - requestsBefore,
-                    estimated_ru = ingest.Graph.ResourceUnits - ruBefore,
+                    summary[done.Phase] = done.Result;
+                    ruByPhase[done.Phase] = done.ResourceUnits;
+                    if (done.Phase == GraphIngestConfig.Phases.Permissions) RecordPermissionFailures(ingest);
+                    // Persisted per phase: a later phase that fails the whole run does not lose the counts.
+                    await mediator.Send(new RecordTargetFailures.Command(ingest), token);
+                    await run.Progress.AuditAsync("ingest.phase_completed", new
+                    {
+                        phase = done.Phase,
+                        result = done.Result,
+                        seconds = Math.Round(done.Elapsed.TotalSeconds, 3),
+                        requests = done.Requests,
+                        estimated_ru = done.ResourceUnits,
+                    }, token);
+                    if (done.Phase == GraphIngestConfig.Phases.DriveItems)
+                    {
+                        indexesWatch.Start();
+                        indexes = Task.Run(() => mediator.Send(new BuildDeferredIndexes.Command(), indexesCancel.Token), CancellationToken.None);
+                    }
                 }, ct);
-                if (phase == GraphIngestConfig.Phases.DriveItems)
-                {
-                    indexesWatch.Start();
-                    indexes = Task.Run(() => mediator.Send(new BuildDeferredIndexes.Command(), indexesCancel.Token), CancellationToken.None);
-                }
-            }
             if (indexes is not null) await AwaitDeferredIndexesAsync(indexes, indexesWatch, ingest, run, summary, ct);
         }
         finally
