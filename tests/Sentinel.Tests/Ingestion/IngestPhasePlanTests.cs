@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Sentinel.Features.Execution;
 using Sentinel.Features.Infrastructure;
@@ -78,5 +79,139 @@ public sealed class IngestPhasePlanFailureTests(SimulatorFixture fixture) : ICla
         var (healed, _) = await fixture.IngestAsync();
         Assert.Null(healed.Partial);
         await GroundTruth.AssertMatchesAsync(fixture);
+    }
+}
+
+/// <summary>
+/// IngestPhasePlan's order on its own (no Graph, no database): phases that signal each other, so that running groups
+/// or sites one after the other instead of alongside would stop the test at its first wait (10 s), not pass it.
+/// </summary>
+public sealed class IngestPhasePlanOrderTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private sealed class Phases
+    {
+        public readonly ConcurrentQueue<string> Events = new();
+        public readonly List<IngestPhasePlan.PhaseDone> Completed = [];
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _started = new();
+        public Task Started(string phase) => _started.GetOrAdd(phase, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(Wait);
+        public void Start(string phase)
+        {
+            Events.Enqueue(phase + ":start");
+            _started.GetOrAdd(phase, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+        public bool Ended(string phase) => Events.Contains(phase + ":end");
+    }
+
+    private static Task RunAsync(IReadOnlyList<string> phases, IngestRun run, Phases p, Func<string, IngestRun, CancellationToken, Task> body,
+        CancellationToken ct = default) =>
+        IngestPhasePlan.RunAsync(phases, run, async (phase, branch, token) =>
+        {
+            p.Start(phase);
+            await body(phase, branch, token);
+            p.Events.Enqueue(phase + ":end");
+            return phase;
+        }, (done, _) => { p.Completed.Add(done); return Task.CompletedTask; }, ct);
+
+    [Fact]
+    public async Task Groups_and_sites_run_next_to_the_chain_until_a_phase_that_reads_them_and_each_counts_its_own_requests()
+    {
+        var run = new IngestRun(DateTimeOffset.UtcNow);
+        var p = new Phases();
+        var requests = new Dictionary<string, int> { ["users"] = 3, ["groups"] = 5, ["sites"] = 2, ["drives"] = 4, ["drive_items"] = 7 };
+        await RunAsync(GraphIngestConfig.AllPhases, run, p, async (phase, branch, _) =>
+        {
+            for (var i = 0; i < requests.GetValueOrDefault(phase); i++) branch.Graph.Request(ru: 2);
+            switch (phase)
+            {
+                case "users":
+                    await p.Started("groups");
+                    await p.Started("sites");
+                    Assert.Contains("groups", run.Alongside); // waits for the drives: cannot have ended
+                    break;
+                case "groups":
+                    await p.Started("drives"); // still reading while the drives are listed
+                    break;
+                case "drives":
+                    Assert.True(p.Ended("sites"));
+                    Assert.False(p.Ended("groups"));
+                    break;
+                case "drive_items":
+                    Assert.True(p.Ended("groups"));
+                    Assert.Empty(run.Alongside);
+                    break;
+            }
+        });
+        Assert.Equal(["users", "sites", "drives", "groups", "drive_items", "permissions", "refresh_views"], p.Completed.Select(c => c.Phase));
+        Assert.All(p.Completed, c => Assert.Equal(c.Phase, c.Result));
+        Assert.All(p.Completed, c => Assert.Equal(requests.GetValueOrDefault(c.Phase), c.Requests));
+        Assert.All(p.Completed, c => Assert.Equal(2 * c.Requests, c.ResourceUnits));
+        Assert.Equal(requests.Values.Sum(), run.Graph.Requests);
+    }
+
+    [Fact]
+    public async Task A_phase_the_first_chain_phase_reads_runs_before_it_and_the_others_keep_their_order()
+    {
+        var run = new IngestRun(DateTimeOffset.UtcNow);
+        var p = new Phases();
+        await RunAsync(["groups", "sites", "permissions"], run, p, (phase, _, _) =>
+        {
+            Assert.Empty(run.Alongside);
+            if (phase == "permissions") Assert.True(p.Ended("groups") && p.Ended("sites"));
+            return Task.CompletedTask;
+        });
+        Assert.Equal(["groups:start", "groups:end", "sites:start", "sites:end", "permissions:start", "permissions:end"], p.Events);
+    }
+
+    [Fact]
+    public async Task A_failing_phase_alongside_stops_the_chain_and_its_failure_is_thrown()
+    {
+        var run = new IngestRun(DateTimeOffset.UtcNow);
+        var p = new Phases();
+        var chainStopped = false;
+        var failure = await Assert.ThrowsAsync<JobFailedException>(() => RunAsync(GraphIngestConfig.AllPhases, run, p, async (phase, _, token) =>
+        {
+            switch (phase)
+            {
+                case "groups":
+                    await p.Started("users");
+                    throw new JobFailedException("graph_request_failed", "groups refused");
+                case "users":
+                    try { await Task.Delay(Wait, token); }
+                    catch (OperationCanceledException) { chainStopped = true; throw; }
+                    break;
+            }
+        }));
+        Assert.Equal("groups refused", failure.Message);
+        Assert.True(chainStopped);
+        Assert.Empty(p.Completed);
+        Assert.DoesNotContain("drives:start", p.Events);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_run_stops_the_phases_alongside_too()
+    {
+        var run = new IngestRun(DateTimeOffset.UtcNow);
+        var p = new Phases();
+        using var cancel = new CancellationTokenSource();
+        var groupsStopped = false;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(GraphIngestConfig.AllPhases, run, p, async (phase, _, token) =>
+        {
+            switch (phase)
+            {
+                case "groups":
+                    try { await Task.Delay(Wait, token); }
+                    catch (OperationCanceledException) { groupsStopped = true; throw; }
+                    break;
+                case "users":
+                    await p.Started("groups");
+                    await cancel.CancelAsync();
+                    token.ThrowIfCancellationRequested();
+                    break;
+            }
+        }, cancel.Token));
+        Assert.True(groupsStopped);
+        Assert.Empty(run.Alongside);
     }
 }
