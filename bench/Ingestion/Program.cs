@@ -145,22 +145,22 @@ async Task<(TimeSpan Elapsed, long Requests, long Ru, object Result)> Phase(stri
 string[] DeltaPhases = [Phases.Users, Phases.Groups, Phases.Sites, Phases.Drives, Phases.DriveItems];
 static string PhaseLabel(string phase) => phase == Phases.DriveItems ? "drive items" : phase;
 
-async Task<object?> SendPhase(string phase, IngestRun run, GraphIngestOptions o) => phase switch
+async Task<object?> SendPhase(string phase, IngestRun run, GraphIngestOptions o, Func<string, CancellationToken, Task>? whenDone = null) => phase switch
 {
     Phases.Users => await Send(new IngestUsersDelta.Command(run)),
     Phases.Groups => await Send(new IngestGroupsDelta.Command(run)),
     Phases.Sites => await Send(new IngestSites.Command(run)),
-    Phases.Drives => await Send(new IngestDrives.Command(o, run)),
+    Phases.Drives => await Send(new IngestDrives.Command(o, run) { SitesListed = whenDone is null ? null : t => whenDone(Phases.Sites, t) }),
     Phases.DriveItems => await Send(new IngestDriveItemsDelta.Command(o, run)),
     _ => throw new ArgumentOutOfRangeException(nameof(phase)),
 };
 
 // Phases as graph_ingest runs them (IngestPhasePlan), each printed when it completes with its own requests and RU.
 async Task<Dictionary<string, (TimeSpan Elapsed, long Requests, long Ru, object Result)>> RunPhases(IngestRun run, GraphIngestOptions o,
-    string[] phases, Func<string, IngestRun, Task<object?>> body)
+    string[] phases, Func<string, IngestRun, Func<string, CancellationToken, Task>, Task<object?>> body)
 {
     var done = new Dictionary<string, (TimeSpan, long, long, object)>();
-    await IngestPhasePlan.RunAsync(phases, run, (phase, branch, _) => body(phase, branch), (d, _) =>
+    await IngestPhasePlan.RunAsync(phases, run, (phase, branch, whenDone, _) => body(phase, branch, whenDone), (d, _) =>
     {
         Console.WriteLine($"{PhaseLabel(d.Phase)}: {d.Elapsed.TotalSeconds:F1}s requests={d.Requests} ru={d.ResourceUnits} {JsonSerializer.Serialize(d.Result)}");
         done[d.Phase] = (d.Elapsed, d.Requests, d.ResourceUnits, d.Result!);
@@ -255,9 +255,9 @@ var full = new IngestRun(DateTimeOffset.UtcNow);
 (int, int, int, TimeSpan) gcBefore = default, gcAfter = default;
 var fullLoad = Stopwatch.StartNew();
 var stopAfterDrives = Environment.GetEnvironmentVariable("BENCH_STOP_AFTER") == "drives";
-var fullPhases = await RunPhases(full, options, stopAfterDrives ? [Phases.Users, Phases.Groups, Phases.Sites, Phases.Drives] : DeltaPhases, async (phase, run) =>
+var fullPhases = await RunPhases(full, options, stopAfterDrives ? [Phases.Users, Phases.Groups, Phases.Sites, Phases.Drives] : DeltaPhases, async (phase, run, whenDone) =>
 {
-    if (phase != Phases.DriveItems) return await SendPhase(phase, run, options);
+    if (phase != Phases.DriveItems) return await SendPhase(phase, run, options, whenDone);
     simGc0 = await SimGc();
     gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
     var result = await SendPhase(phase, run, options);
@@ -313,7 +313,7 @@ using (var r = await sim.PostAsJsonAsync("_sim/mutate", new { count = mutations,
 var incremental = new IngestRun(DateTimeOffset.UtcNow.AddMinutes(1));
 var incOptions = options with { PermissionRescanAfterHours = 24 * 365 };
 var total = Stopwatch.StartNew();
-var incPhases = await RunPhases(incremental, incOptions, DeltaPhases, (phase, run) => SendPhase(phase, run, incOptions));
+var incPhases = await RunPhases(incremental, incOptions, DeltaPhases, (phase, run, whenDone) => SendPhase(phase, run, incOptions, whenDone));
 foreach (var phase in DeltaPhases) Row($"{PhaseLabel(phase)} (incremental)", incPhases[phase], mutations, "mutations");
 var deltaPhases = total.Elapsed;
 // Only the files the mutations made dirty (the first scan covered BENCH_PERMISSION_FILES files, the rest are never-scanned).
@@ -331,7 +331,7 @@ if (latency > 0)
     using (var r = await sim.PostAsJsonAsync("_sim/faults", new { latencyMinMs = latency, latencyMaxMs = latency + 1 })) r.EnsureSuccessStatusCode();
     var slow = new IngestRun(DateTimeOffset.UtcNow.AddMinutes(2));
     var watch = Stopwatch.StartNew();
-    var slowPhases = await RunPhases(slow, incOptions, DeltaPhases, (phase, run) => SendPhase(phase, run, incOptions));
+    var slowPhases = await RunPhases(slow, incOptions, DeltaPhases, (phase, run, whenDone) => SendPhase(phase, run, incOptions, whenDone));
     foreach (var phase in DeltaPhases) Row($"{PhaseLabel(phase)} (incremental, {latency} ms)", slowPhases[phase], mutations, "mutations");
     latencyPhases = watch.Elapsed;
     using (var r = await sim.PostAsJsonAsync("_sim/faults", new { })) r.EnsureSuccessStatusCode();

@@ -43,12 +43,13 @@ internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock
         try
         {
             await IngestPhasePlan.RunAsync(GraphIngestConfig.AllPhases.Where(options.Runs).ToList(), ingest,
-                async (phase, branch, token) => phase switch
+                async (phase, branch, whenDone, token) => phase switch
                 {
                     GraphIngestConfig.Phases.Users => await mediator.Send(new IngestUsersDelta.Command(branch), token),
                     GraphIngestConfig.Phases.Groups => await mediator.Send(new IngestGroupsDelta.Command(branch), token),
                     GraphIngestConfig.Phases.Sites => await mediator.Send(new IngestSites.Command(branch), token),
-                    GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, branch), token),
+                    GraphIngestConfig.Phases.Drives => await mediator.Send(new IngestDrives.Command(options, branch)
+                        { SitesListed = t => whenDone(GraphIngestConfig.Phases.Sites, t) }, token),
                     GraphIngestConfig.Phases.DriveItems => await mediator.Send(new IngestDriveItemsDelta.Command(options, branch), token),
                     GraphIngestConfig.Phases.Permissions => await mediator.Send(new ScanPermissionsBatch.Command(options, branch), token),
                     GraphIngestConfig.Phases.RefreshViews => await RefreshViewsAsync(token),

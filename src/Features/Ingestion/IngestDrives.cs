@@ -19,18 +19,26 @@ namespace Sentinel.Features.Ingestion;
 /// </summary>
 public static class IngestDrives
 {
-    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput;
+    public sealed record Command(GraphIngestOptions? Options = null, IngestRun? Run = null) : IExecutorRequest<Result>, INoInput
+    {
+        /// <summary>
+        /// Completes when the site list is written (a run reads it alongside, IngestPhasePlan): the users' OneDrives are
+        /// listed first, the sites' libraries after it. Null: the site list is there already.
+        /// </summary>
+        public Func<CancellationToken, Task>? SitesListed { get; init; }
+    }
 
     public sealed record Result(long SitesScanned, long UsersScanned, long UsersWithoutDrive, long Listed, long SitesFailed, long UsersFailed,
         long DrivesMissing, long LiveDrives, long DeletedDrives);
 
 
-    private const string TargetsSql = """
-        SELECT 's' AS kind, id, web_url, name FROM msgraph_sites WHERE deleted_at IS NULL AND NOT is_personal
-        UNION ALL
-        SELECT 'u', id, NULL, user_principal_name FROM msgraph_users WHERE deleted_at IS NULL AND @OneDrive AND COALESCE(user_type, 'Member') <> 'Guest'
-        ORDER BY 1, 2
+    private const string UserTargetsSql = """
+        SELECT 'u' AS kind, id, NULL AS web_url, user_principal_name AS name FROM msgraph_users
+        WHERE deleted_at IS NULL AND @OneDrive AND COALESCE(user_type, 'Member') <> 'Guest'
+        ORDER BY id
         """;
+
+    private const string SiteTargetsSql = "SELECT 's' AS kind, id, web_url, name FROM msgraph_sites WHERE deleted_at IS NULL AND NOT is_personal ORDER BY id";
 
     private const string MergeSql = """
         -- Drives that come back after a soft delete restart their delta from scratch (full round, mark-and-sweep).
@@ -101,8 +109,7 @@ public static class IngestDrives
             var run = request.Run ?? new IngestRun(clock.GetUtcNow());
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
-            var targets = (await connection.QueryAsync<Target>(new CommandDefinition(TargetsSql, new { OneDrive = options.IncludeOneDrive }, cancellationToken: ct)))
-                .Where(t => t.Kind == "u" || options.SiteInScope(t.WebUrl))
+            var targets = (await connection.QueryAsync<Target>(new CommandDefinition(UserTargetsSql, new { OneDrive = options.IncludeOneDrive }, cancellationToken: ct)))
                 .ToList();
 
             await using var tx = await connection.BeginTransactionAsync(ct);
@@ -110,69 +117,83 @@ public static class IngestDrives
             long listed = 0, withoutDrive = 0;
             var answered = new List<Target>();
             var concurrency = Math.Max(2, options.DriveConcurrency);
-            foreach (var wave in targets.Chunk(GraphBatch.MaxPerBatch * concurrency))
+            await ListAsync(targets);
+            // The sites' libraries once the site list is written (the users' OneDrives did not need it: a run reads
+            // the site list alongside, so the OneDrives are listed meanwhile).
+            if (request.SitesListed is { } sitesListed) await sitesListed(ct);
+            var siteTargets = (await connection.QueryAsync<Target>(new CommandDefinition(SiteTargetsSql, transaction: tx, cancellationToken: ct)))
+                .Where(t => options.SiteInScope(t.WebUrl))
+                .ToList();
+            await ListAsync(siteTargets);
+            targets.AddRange(siteTargets);
+
+            // One transaction for the whole listing: waves of DriveConcurrency $batch requests (20 targets each).
+            async Task ListAsync(List<Target> list)
             {
-                ct.ThrowIfCancellationRequested();
-                var chunks = wave.Chunk(GraphBatch.MaxPerBatch).ToList();
-                var responses = await Task.WhenAll(chunks.Select(async chunk =>
+                foreach (var wave in list.Chunk(GraphBatch.MaxPerBatch * concurrency))
                 {
-                    try
+                    ct.ThrowIfCancellationRequested();
+                    var chunks = wave.Chunk(GraphBatch.MaxPerBatch).ToList();
+                    var responses = await Task.WhenAll(chunks.Select(async chunk =>
                     {
-                        return await GraphBatch.GetManyAsync(graph,
-                            chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct);
-                    }
-                    catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
-                    {
-                        foreach (var t in chunk) Fail(run, t, TargetFailures.ReasonOf(e), e.Message);
-                        return null;
-                    }
-                }));
-                var rows = new List<StageRow>();
-                for (var c = 0; c < chunks.Count; c++)
-                {
-                    if (responses[c] is not { } batch) continue;
-                    for (var i = 0; i < chunks[c].Length; i++)
-                    {
-                        var target = chunks[c][i];
-                        var response = batch[i];
-                        if (target.Kind == "u")
+                        try
                         {
-                            // No OneDrive listed (not provisioned, or answering 403/404/400 for a while): counts as a miss.
-                            if (response.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden)
+                            return await GraphBatch.GetManyAsync(graph,
+                                chunk.Select(t => t.Kind == "s" ? $"sites/{t.Id}/drives" : $"users/{t.Id}/drive").ToList(), run.Graph, ct);
+                        }
+                        catch (JobFailedException e) when (TargetFailures.IsTargetFailure(e))
+                        {
+                            foreach (var t in chunk) Fail(run, t, TargetFailures.ReasonOf(e), e.Message);
+                            return null;
+                        }
+                    }));
+                    var rows = new List<StageRow>();
+                    for (var c = 0; c < chunks.Count; c++)
+                    {
+                        if (responses[c] is not { } batch) continue;
+                        for (var i = 0; i < chunks[c].Length; i++)
+                        {
+                            var target = chunks[c][i];
+                            var response = batch[i];
+                            if (target.Kind == "u")
                             {
-                                withoutDrive++;
+                                // No OneDrive listed (not provisioned, or answering 403/404/400 for a while): counts as a miss.
+                                if (response.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden)
+                                {
+                                    withoutDrive++;
+                                    answered.Add(target);
+                                    continue;
+                                }
+                                if (!response.IsSuccess)
+                                {
+                                    Fail(run, target, TargetFailures.ReasonOf(response), Message(response, "OneDrive of a user"));
+                                    continue;
+                                }
+                                using var doc = response.Json();
+                                if (doc.RootElement.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
+                                    rows.Add(new StageRow(driveId, false, doc.RootElement.GetRawText(), null, target.Id));
                                 answered.Add(target);
+                                run.Failures.Succeeded(TargetFailures.UserDrive, target.Id);
                                 continue;
                             }
-                            if (!response.IsSuccess)
+                            var siteRows = new List<StageRow>();
+                            var (ok, reason, message) = await ListSiteDrivesAsync(target, response, siteRows, run, ct);
+                            if (!ok)
                             {
-                                Fail(run, target, TargetFailures.ReasonOf(response), Message(response, "OneDrive of a user"));
+                                // 404 (gone since the site phase, or flapping), 423 locked, 403, 5xx: the site's drives are left as they are.
+                                Fail(run, target, reason!, message);
                                 continue;
                             }
-                            using var doc = response.Json();
-                            if (doc.RootElement.TryGetProperty("id", out var id) && id.GetString() is { } driveId)
-                                rows.Add(new StageRow(driveId, false, doc.RootElement.GetRawText(), null, target.Id));
+                            rows.AddRange(siteRows);
                             answered.Add(target);
-                            run.Failures.Succeeded(TargetFailures.UserDrive, target.Id);
-                            continue;
+                            run.Failures.Succeeded(TargetFailures.SiteDrives, target.Id);
                         }
-                        var siteRows = new List<StageRow>();
-                        var (ok, reason, message) = await ListSiteDrivesAsync(target, response, siteRows, run, ct);
-                        if (!ok)
-                        {
-                            // 404 (gone since the site phase, or flapping), 423 locked, 403, 5xx: the site's drives are left as they are.
-                            Fail(run, target, reason!, message);
-                            continue;
-                        }
-                        rows.AddRange(siteRows);
-                        answered.Add(target);
-                        run.Failures.Succeeded(TargetFailures.SiteDrives, target.Id);
                     }
+                    await Staging.CopyAsync(connection, "stage_drives", rows, ct, create: false);
+                    listed += rows.Count;
+                    run.Add("drives", rows.Count);
+                    await run.ReportAsync(ct);
                 }
-                await Staging.CopyAsync(connection, "stage_drives", rows, ct, create: false);
-                listed += rows.Count;
-                run.Add("drives", rows.Count);
-                await run.ReportAsync(ct);
             }
             // The two "missed by this listing" updates are planned on the drive table as the statement before left it (a
             // first load: 8,635 rows no statistics describe, estimated at ≈ 560,000 cost units): PostgreSQL compiled them

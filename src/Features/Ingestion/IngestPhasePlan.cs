@@ -10,9 +10,10 @@ namespace Sentinel.Features.Ingestion;
 /// <see cref="JoinBefore"/>, so they start with the run and go on alongside the chain until then. Each is a chain of
 /// Graph requests of its own (delta pages, getAllSites pages), and on real Graph every request is 100–300 ms of
 /// latency: run one after the other they add up in front of the drives (`large`: 103 users pages, 246 groups pages,
-/// 75 site requests). Groups are awaited before the drive items although that phase does not read them: it keeps
-/// every core busy by itself, and a directory read next to it only slows it by as much (measured, bench/RESULTS.md
-/// "Issue 11, session 9").
+/// 75 site requests). The drives phase waits for the site list itself (<see cref="WaitsItselfFor"/>): the users'
+/// OneDrives, most of its requests, do not need it. Groups are awaited before the drive items although that phase
+/// does not read them: it keeps every core busy by itself, and a directory read next to it only slows it by as much
+/// (measured, bench/RESULTS.md "Issue 11, session 9").
 /// <para>
 /// Each phase works on its own <see cref="IngestRun.Branch"/> (exact requests and resource units per phase). The
 /// <c>completed</c> callback runs on the caller's flow, one phase at a time, in chain order: a phase alongside is
@@ -29,10 +30,22 @@ internal static class IngestPhasePlan
         [Phases.Sites] = [Phases.Drives, Phases.DriveItems, Phases.Permissions, Phases.RefreshViews],
     };
 
+    /// <summary>
+    /// A chain phase that starts before a phase alongside that it reads has completed, because it waits for it itself
+    /// where it needs it (<see cref="PhaseBody"/>'s <c>whenDone</c>): the drives list the users' OneDrives while the site
+    /// list is still being read, and wait for it before the sites' libraries. The phase alongside is reported just before
+    /// the phase that waited for it.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> WaitsItselfFor = new Dictionary<string, string>
+    {
+        [Phases.Drives] = Phases.Sites,
+    };
+
     /// <summary>What one phase did: its slice result, wall time, and the Graph requests and resource units it drew.</summary>
     public sealed record PhaseDone(string Phase, object? Result, TimeSpan Elapsed, long Requests, long ResourceUnits);
 
-    public delegate Task<object?> PhaseBody(string phase, IngestRun branch, CancellationToken ct);
+    /// <param name="whenDone">Completes when the named phase has (at once when it is not running alongside).</param>
+    public delegate Task<object?> PhaseBody(string phase, IngestRun branch, Func<string, CancellationToken, Task> whenDone, CancellationToken ct);
 
     public delegate Task PhaseCompleted(PhaseDone done, CancellationToken ct);
 
@@ -56,11 +69,15 @@ internal static class IngestPhasePlan
             foreach (var phase in phases)
             {
                 if (alongside.Any(a => a.Phase == phase)) continue;
-                foreach (var joined in alongside.Where(a => JoinBefore[a.Phase].Contains(phase)).ToList())
+                var waitsItselfFor = WaitsItselfFor.GetValueOrDefault(phase);
+                foreach (var joined in alongside.Where(a => JoinBefore[a.Phase].Contains(phase) && a.Phase != waitsItselfFor).ToList())
                     await JoinAsync(joined);
                 run.Phase = phase;
                 await run.ReportAsync(stop.Token, force: true);
-                await completed(await TimedAsync(phase, stop.Token), stop.Token);
+                var done = await TimedAsync(phase, stop.Token);
+                // the phase it waited for itself is reported first, as if it had been joined before
+                if (alongside.FirstOrDefault(a => a.Phase == waitsItselfFor) is { Phase: not null } waited) await JoinAsync(waited);
+                await completed(done, stop.Token);
             }
             foreach (var joined in alongside.ToList()) await JoinAsync(joined);
         }
@@ -96,6 +113,9 @@ internal static class IngestPhasePlan
             }
         }
 
+        Task WhenDone(string phase, CancellationToken token) =>
+            alongside.FirstOrDefault(a => a.Phase == phase) is { Task: { } task } ? task.WaitAsync(token) : Task.CompletedTask;
+
         async Task JoinAsync((string Phase, Task<PhaseDone> Task) joined)
         {
             alongside.Remove(joined);
@@ -111,7 +131,7 @@ internal static class IngestPhasePlan
         {
             var branch = run.Branch();
             var watch = Stopwatch.StartNew();
-            var result = await body(phase, branch, token);
+            var result = await body(phase, branch, WhenDone, token);
             return new PhaseDone(phase, result, watch.Elapsed, branch.Graph.Requests, branch.Graph.ResourceUnits);
         }
     }

@@ -15,8 +15,9 @@ public sealed class IngestPhasePlanTests(SimulatorFixture fixture) : IClassFixtu
     [Fact]
     public async Task Groups_and_sites_run_alongside_the_chain_and_each_phase_reports_its_own_requests()
     {
-        // The first groups page answers 2 s late (the simulator's "slow" fault): the chain goes on meanwhile.
-        await fixture.SetFaultsAsync(new { script = new[] { "slow@/groups/delta" } });
+        // The first groups page and the first site-list page answer 2 s late (the simulator's "slow" fault): the chain
+        // goes on meanwhile — the drives list the users' OneDrives before the site list is there.
+        await fixture.SetFaultsAsync(new { script = new[] { "slow@/groups/delta", "slow@getAllSites" } });
         (JobOutcome Outcome, RecordingProgress Progress) run;
         try
         {
@@ -29,9 +30,10 @@ public sealed class IngestPhasePlanTests(SimulatorFixture fixture) : IClassFixtu
         var (outcome, progress) = run;
         await GroundTruth.AssertMatchesAsync(fixture);
 
-        // The drives phase started while the groups were still being read, and said so in the run's progress.
+        // The drives phase started while the groups and the site list were still being read, and said so in the progress.
         Assert.Contains(progress.Reports, r => Equals(r["phase"], GraphIngestConfig.Phases.Drives)
-            && r.TryGetValue("alongside", out var a) && a is IReadOnlyList<string> list && list.Contains(GraphIngestConfig.Phases.Groups));
+            && r.TryGetValue("alongside", out var a) && a is IReadOnlyList<string> list
+            && list.Contains(GraphIngestConfig.Phases.Groups) && list.Contains(GraphIngestConfig.Phases.Sites));
         // Phases are reported in chain order: sites before the drives that read them, groups before the drive items.
         var completed = progress.Audits.Where(a => a.Action == "ingest.phase_completed")
             .Select(a => JsonDocument.Parse(a.Details).RootElement.Clone()).ToList();
@@ -106,10 +108,14 @@ public sealed class IngestPhasePlanOrderTests
 
     private static Task RunAsync(IReadOnlyList<string> phases, IngestRun run, Phases p, Func<string, IngestRun, CancellationToken, Task> body,
         CancellationToken ct = default) =>
-        IngestPhasePlan.RunAsync(phases, run, async (phase, branch, token) =>
+        RunAsync(phases, run, p, (phase, branch, _, token) => body(phase, branch, token), ct);
+
+    private static Task RunAsync(IReadOnlyList<string> phases, IngestRun run, Phases p,
+        Func<string, IngestRun, Func<string, CancellationToken, Task>, CancellationToken, Task> body, CancellationToken ct = default) =>
+        IngestPhasePlan.RunAsync(phases, run, async (phase, branch, whenDone, token) =>
         {
             p.Start(phase);
-            await body(phase, branch, token);
+            await body(phase, branch, whenDone, token);
             p.Events.Enqueue(phase + ":end");
             return phase;
         }, (done, _) => { p.Completed.Add(done); return Task.CompletedTask; }, ct);
@@ -120,22 +126,30 @@ public sealed class IngestPhasePlanOrderTests
         var run = new IngestRun(DateTimeOffset.UtcNow);
         var p = new Phases();
         var requests = new Dictionary<string, int> { ["users"] = 3, ["groups"] = 5, ["sites"] = 2, ["drives"] = 4, ["drive_items"] = 7 };
-        await RunAsync(GraphIngestConfig.AllPhases, run, p, async (phase, branch, _) =>
+        var oneDrivesListed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var drivesListed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await RunAsync(GraphIngestConfig.AllPhases, run, p, async (phase, branch, whenDone, token) =>
         {
             for (var i = 0; i < requests.GetValueOrDefault(phase); i++) branch.Graph.Request(ru: 2);
             switch (phase)
             {
                 case "users":
                     await p.Started("groups");
-                    await p.Started("sites");
                     Assert.Contains("groups", run.Alongside); // waits for the drives: cannot have ended
                     break;
                 case "groups":
-                    await p.Started("drives"); // still reading while the drives are listed
+                    await drivesListed.Task.WaitAsync(Wait); // still reading while the drives are listed
+                    break;
+                case "sites":
+                    await oneDrivesListed.Task.WaitAsync(Wait); // the drives start (the users' OneDrives) before the site list is read
                     break;
                 case "drives":
+                    Assert.False(p.Ended("sites"));
+                    oneDrivesListed.SetResult();
+                    await whenDone("sites", token); // then wait for it before the sites' libraries
                     Assert.True(p.Ended("sites"));
                     Assert.False(p.Ended("groups"));
+                    drivesListed.SetResult();
                     break;
                 case "drive_items":
                     Assert.True(p.Ended("groups"));
