@@ -74,16 +74,15 @@ if (Environment.GetEnvironmentVariable("BENCH_MODE") == "warm-simulator")
     var graph = provider.GetRequiredService<GraphHttp>();
     var stats = new GraphCallStats();
     var watch = Stopwatch.StartNew();
-    async Task<List<string>> ReadAll(string url, int maxPages = int.MaxValue)
+    async Task<List<string>> ReadAll(string firstUrl)
     {
         var ids = new List<string>();
-        for (var page = 0; url is not null && page < maxPages; page++)
+        for (string? url = firstUrl; url is not null;)
         {
-            var r = await graph.GetAsync(url, stats, CancellationToken.None);
-            using var doc = r.Json();
+            using var doc = (await graph.GetAsync(url, stats, CancellationToken.None)).Json();
             foreach (var v in doc.RootElement.GetProperty("value").EnumerateArray())
                 if (v.TryGetProperty("id", out var id)) ids.Add(id.GetString()!);
-            url = doc.RootElement.TryGetProperty("@odata.nextLink", out var n) ? n.GetString()! : null!;
+            url = doc.RootElement.TryGetProperty("@odata.nextLink", out var n) ? n.GetString() : null;
         }
         return ids;
     }

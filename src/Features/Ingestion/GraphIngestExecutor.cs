@@ -12,7 +12,8 @@ namespace Sentinel.Features.Ingestion;
 /// <summary>
 /// The graph_ingest job: users → drives → drive items → permissions → impacted views, with groups (+ members) and
 /// sites alongside until a phase reads them (<see cref="IngestPhasePlan"/>); each phase a slice sent through the
-/// mediator on a branch of one <see cref="IngestRun"/> (run time, Graph counters, progress). Audits ingest.started, ingest.phase_completed (with counts) and ingest.completed.
+/// mediator on a branch of one <see cref="IngestRun"/> (run time, Graph counters, progress). Audits ingest.started,
+/// ingest.phase_completed (with counts) and ingest.completed.
 /// </summary>
 internal sealed class GraphIngestExecutor(IMediator mediator, TimeProvider clock, IngestionTuning tuning, GraphRuBudget budget) : IJobExecutor
 {

@@ -7,8 +7,9 @@ using Sentinel.Features.Infrastructure;
 namespace Sentinel.Features.Ingestion;
 
 /// <summary>
-/// Document libraries of every in-scope site (/sites/{id}/drives; personal sites excluded) and the OneDrive of every
-/// member user (/users/{id}/drive; 404/400/403 = no drive listed), fetched through $batch, merged in one transaction.
+/// The OneDrive of every member user (/users/{id}/drive; 404/400/403 = no drive listed), then — once the site list is
+/// written (<see cref="Command.SitesListed"/>) — the document libraries of every in-scope site (/sites/{id}/drives;
+/// personal sites excluded), fetched through $batch, merged in one transaction.
 /// A OneDrive is listed once, through its owner (deterministic owner, no site), and only with include_onedrive.
 /// Drives survive flapping listings: a drive missing from the listing of its site/user is soft-deleted (with its
 /// items, permissions and grants) only after <c>drive_missing_runs</c> listings in a row missed it, or at once when

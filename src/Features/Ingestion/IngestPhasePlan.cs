@@ -61,8 +61,7 @@ internal static class IngestPhasePlan
             foreach (var phase in phases.Where(JoinBefore.ContainsKey))
             {
                 // Run in order when the chain's first phase must wait for it: nothing to overlap with.
-                var firstJoin = chain.FindIndex(p => JoinBefore[phase].Contains(p));
-                if (firstJoin == 0 || chain.Count == 0) continue;
+                if (chain.Count == 0 || JoinBefore[phase].Contains(chain[0])) continue;
                 run.StartAlongside(phase);
                 alongside.Add((phase, Alongside(phase)));
             }
