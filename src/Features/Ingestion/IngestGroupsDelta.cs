@@ -26,7 +26,7 @@ public static class IngestGroupsDelta
                CASE WHEN jsonb_typeof(s.raw->'groupTypes') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(s.raw->'groupTypes')) END,
                s.raw->>'visibility', (s.raw->>'isAssignableToRole')::boolean, (s.raw->>'createdDateTime')::timestamptz,
                @Now, NULL, s.raw - 'members@delta'
-        FROM stage_groups s WHERE NOT s.removed
+        FROM unnest(@Ids::text[], @Raws::jsonb[]) AS s(id, raw)
         ON CONFLICT (id) DO UPDATE SET
             display_name = EXCLUDED.display_name, mail = EXCLUDED.mail, mail_enabled = EXCLUDED.mail_enabled,
             security_enabled = EXCLUDED.security_enabled, group_types = EXCLUDED.group_types, visibility = EXCLUDED.visibility,
@@ -35,17 +35,18 @@ public static class IngestGroupsDelta
         WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR (@Sweep AND t.synced_at < @RoundStart);
 
         INSERT INTO msgraph_groups AS t (id, synced_at, deleted_at)
-        SELECT s.id, @Now, @Now FROM stage_groups s WHERE s.removed
+        SELECT s.id, @Now, @Now FROM unnest(@RemovedIds::text[]) AS s(id)
         ON CONFLICT (id) DO UPDATE SET deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at), synced_at = EXCLUDED.synced_at
         WHERE t.deleted_at IS NULL OR (@Sweep AND t.synced_at < @RoundStart);
 
         -- Memberships of removed groups go with them.
         UPDATE msgraph_group_members m SET deleted_at = @Now, synced_at = @Now
-        FROM stage_groups s WHERE s.removed AND m.group_id = s.id AND m.deleted_at IS NULL;
+        FROM unnest(@RemovedIds::text[]) AS s(id) WHERE m.group_id = s.id AND m.deleted_at IS NULL;
 
         INSERT INTO msgraph_group_members AS t (group_id, member_id, member_type, synced_at, deleted_at, raw)
-        SELECT s.a, s.id, s.b, @Now, CASE WHEN s.removed THEN @Now END, s.raw
-        FROM stage_members s
+        SELECT s.group_id, s.id, s.member_type, @Now, CASE WHEN s.removed THEN @Now END, s.raw
+        FROM unnest(@MemberGroupIds::text[], @MemberIds::text[], @MemberTypes::text[], @MemberRemoved::boolean[], @MemberRaws::jsonb[])
+             AS s(group_id, id, member_type, removed, raw)
         ON CONFLICT (group_id, member_id) DO UPDATE SET
             member_type = EXCLUDED.member_type, synced_at = EXCLUDED.synced_at,
             deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE COALESCE(t.deleted_at, EXCLUDED.deleted_at) END,
@@ -87,9 +88,14 @@ public static class IngestGroupsDelta
                             members[(groupId, memberId)] = new StageRow(memberId, Staging.HasRemoved(m), m.GetRawText(), groupId, MemberType(m));
                         }
                     }
-                    await Staging.CopyAsync(c, "stage_groups", groups.Values, token);
-                    await Staging.CopyAsync(c, "stage_members", members.Values, token);
-                    await c.ExecuteAsync(new CommandDefinition(MergeSql, new { ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: token));
+                    var page = Staging.Split(groups.Values);
+                    var ms = members.Values;
+                    await c.ExecuteAsync(new CommandDefinition(MergeSql, new
+                    {
+                        ctx.Now, ctx.Sweep, ctx.RoundStart, page.Ids, page.Raws, page.RemovedIds,
+                        MemberGroupIds = ms.Select(r => r.A).ToArray(), MemberIds = ms.Select(r => r.Id).ToArray(), MemberTypes = ms.Select(r => r.B).ToArray(),
+                        MemberRemoved = ms.Select(r => r.Removed).ToArray(), MemberRaws = ms.Select(r => r.Raw).ToArray(),
+                    }, tx, cancellationToken: token));
                     memberChanges += members.Count;
                     run.Add("groups", groups.Count);
                     run.Add("memberships", members.Count);

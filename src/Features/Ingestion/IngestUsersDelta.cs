@@ -23,7 +23,7 @@ public static class IngestUsersDelta
         SELECT s.id, s.raw->>'displayName', s.raw->>'userPrincipalName', s.raw->>'mail', (s.raw->>'accountEnabled')::boolean,
                s.raw->>'userType', s.raw->>'jobTitle', s.raw->>'department', s.raw->>'officeLocation', s.raw->>'usageLocation',
                (s.raw->>'createdDateTime')::timestamptz, @Now, NULL, s.raw
-        FROM stage_users s WHERE NOT s.removed
+        FROM unnest(@Ids::text[], @Raws::jsonb[]) AS s(id, raw)
         ON CONFLICT (id) DO UPDATE SET
             display_name = EXCLUDED.display_name, user_principal_name = EXCLUDED.user_principal_name, mail = EXCLUDED.mail,
             account_enabled = EXCLUDED.account_enabled, user_type = EXCLUDED.user_type, job_title = EXCLUDED.job_title,
@@ -32,7 +32,7 @@ public static class IngestUsersDelta
         WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL OR (@Sweep AND t.synced_at < @RoundStart);
 
         INSERT INTO msgraph_users AS t (id, synced_at, deleted_at)
-        SELECT s.id, @Now, @Now FROM stage_users s WHERE s.removed
+        SELECT s.id, @Now, @Now FROM unnest(@RemovedIds::text[]) AS s(id)
         ON CONFLICT (id) DO UPDATE SET deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at), synced_at = EXCLUDED.synced_at
         WHERE t.deleted_at IS NULL OR (@Sweep AND t.synced_at < @RoundStart);
         """;
@@ -51,8 +51,9 @@ public static class IngestUsersDelta
                 async (c, tx, value, ctx, token) =>
                 {
                     var rows = Staging.Collect(value, Staging.HasRemoved);
-                    await Staging.CopyAsync(c, "stage_users", rows.Values, token);
-                    await c.ExecuteAsync(new CommandDefinition(MergeSql, new { ctx.Now, ctx.Sweep, ctx.RoundStart }, tx, cancellationToken: token));
+                    var page = Staging.Split(rows.Values);
+                    await c.ExecuteAsync(new CommandDefinition(MergeSql, new { ctx.Now, ctx.Sweep, ctx.RoundStart, page.Ids, page.Raws, page.RemovedIds },
+                        tx, cancellationToken: token));
                     run.Add("users", rows.Count);
                     return rows.Count;
                 },

@@ -39,5 +39,20 @@ internal static class Staging
         return rows;
     }
 
+    /// <summary>
+    /// A directory page as array parameters of one merge (<c>unnest(@Ids::text[], @Raws::jsonb[])</c>, removed objects by id):
+    /// no temp table to create and drop per page (catalog rows written and deleted each time, ≈ 1 ms each).
+    /// </summary>
+    public static (string[] Ids, string[] Raws, string[] RemovedIds) Split(IEnumerable<StageRow> rows)
+    {
+        List<string> ids = [], raws = [], removed = [];
+        foreach (var row in rows)
+        {
+            if (row.Removed) removed.Add(row.Id);
+            else { ids.Add(row.Id); raws.Add(row.Raw); }
+        }
+        return (ids.ToArray(), raws.ToArray(), removed.ToArray());
+    }
+
     public static bool HasRemoved(JsonElement e) => e.TryGetProperty("@removed", out _);
 }
