@@ -290,7 +290,7 @@ public static class IngestDriveItemsDelta
                     // A completed phase leaves the indexes to BuildDeferredIndexes, which the run starts next, concurrently; the
                     // statistics cannot wait (the permission phase's first statements are planned on them). A phase that
                     // failed or was cancelled builds them all: nothing follows it.
-                    if (completed) await ItemIndexes.AnalyzeAsync(db, CancellationToken.None);
+                    if (completed) await ItemIndexes.AnalyzeAsync(db, CancellationToken.None, exceptRaw: true);
                     else run.Add("indexes_rebuilt", await ItemIndexes.RestoreAsync(db, 2, CancellationToken.None));
                 }
             }
