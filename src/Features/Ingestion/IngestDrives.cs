@@ -113,8 +113,9 @@ public static class IngestDrives
             var targets = (await connection.QueryAsync<Target>(new CommandDefinition(UserTargetsSql, new { OneDrive = options.IncludeOneDrive }, cancellationToken: ct)))
                 .ToList();
 
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            await Staging.CopyAsync(connection, "stage_drives", [], ct);
+            // Staged outside a transaction (Staging.SessionTableAsync): the phase may wait minutes for Graph, and for the
+            // site list; the merge, the sweep and the content of the drives that went commit together at the end.
+            await using var staged = await Staging.SessionTableAsync(connection, "stage_drives", ct);
             long listed = 0, withoutDrive = 0;
             var answered = new List<Target>();
             var concurrency = Math.Max(2, options.DriveConcurrency);
@@ -122,13 +123,13 @@ public static class IngestDrives
             // The sites' libraries once the site list is written (the users' OneDrives did not need it: a run reads
             // the site list alongside, so the OneDrives are listed meanwhile).
             if (request.SitesListed is { } sitesListed) await sitesListed(ct);
-            var siteTargets = (await connection.QueryAsync<Target>(new CommandDefinition(SiteTargetsSql, transaction: tx, cancellationToken: ct)))
+            var siteTargets = (await connection.QueryAsync<Target>(new CommandDefinition(SiteTargetsSql, cancellationToken: ct)))
                 .Where(t => options.SiteInScope(t.WebUrl))
                 .ToList();
             await ListAsync(siteTargets);
             targets.AddRange(siteTargets);
 
-            // One transaction for the whole listing: waves of DriveConcurrency $batch requests (20 targets each).
+            // Waves of DriveConcurrency $batch requests (20 targets each), each wave's rows copied in one statement.
             async Task ListAsync(List<Target> list)
             {
                 foreach (var wave in list.Chunk(GraphBatch.MaxPerBatch * concurrency))
@@ -200,6 +201,7 @@ public static class IngestDrives
             // first load: 8,635 rows no statistics describe, estimated at ≈ 560,000 cost units): PostgreSQL compiled them
             // with JIT, 0.47 s and 0.28 s of a 1.7 s phase, to run in ≈ 40 ms. No JIT here (analysing the staged listing
             // instead costs ≈ 65 ms, its JSON's statistics, and did not change the estimate that called for JIT).
+            await using var tx = await connection.BeginTransactionAsync(ct);
             await connection.ExecuteAsync(new CommandDefinition("SET LOCAL jit = off", transaction: tx, cancellationToken: ct));
             await connection.ExecuteAsync(new CommandDefinition(MergeSql, new
             {

@@ -68,8 +68,8 @@ public static class IngestSites
             var run = request.Run ?? new IngestRun(clock.GetUtcNow());
             var now = clock.GetUtcNow();
             await using var connection = await db.OpenAsync(ct);
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            await Staging.CopyAsync(connection, "stage_sites", [], ct);
+            // The listing is staged outside a transaction (Staging.SessionTableAsync); the merge and sweep commit together.
+            await using var staged = await Staging.SessionTableAsync(connection, "stage_sites", ct);
             var pages = 0;
             long listed = 0, subsites = 0;
             var complete = true;
@@ -158,6 +158,7 @@ public static class IngestSites
                 frontier = found;
             }
 
+            await using var tx = await connection.BeginTransactionAsync(ct);
             await connection.ExecuteAsync(new CommandDefinition(MergeSql, new { Now = now }, tx, cancellationToken: ct));
             if (complete)
                 await connection.ExecuteAsync(new CommandDefinition(SweepSql, new { Now = now, FailedParents = failedParents.ToArray() }, tx, cancellationToken: ct));

@@ -11,7 +11,7 @@ internal static class Staging
     public static async Task CopyAsync(NpgsqlConnection connection, string table, IEnumerable<StageRow> rows, CancellationToken ct, bool create = true)
     {
         if (create)
-            await connection.ExecuteAsync($"CREATE TEMP TABLE {table} (id text NOT NULL, removed boolean NOT NULL, raw jsonb, a text, b text) ON COMMIT DROP");
+            await connection.ExecuteAsync($"CREATE TEMP TABLE {table} ({Columns}) ON COMMIT DROP");
         await using var writer = await connection.BeginBinaryImportAsync($"COPY {table} (id, removed, raw, a, b) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var row in rows)
         {
@@ -23,6 +23,31 @@ internal static class Staging
             if (row.B is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(row.B, NpgsqlDbType.Text, ct);
         }
         await writer.CompleteAsync(ct);
+    }
+
+    private const string Columns = "id text NOT NULL, removed boolean NOT NULL, raw jsonb, a text, b text";
+
+    /// <summary>
+    /// A staging table that lives as long as the connection holds it, outside any transaction: a listing that reads Graph
+    /// for minutes (every site, every drive) copies each batch in its own short statement and opens its transaction only
+    /// for the merge at the end. A transaction held across the Graph reads would hold back every VACUUM of the database
+    /// (its transaction id is the oldest running) and sit "idle in transaction" while a slow page is awaited, which a
+    /// server's <c>idle_in_transaction_session_timeout</c> ends by closing the connection. Dispose drops the table.
+    /// </summary>
+    public static async Task<IAsyncDisposable> SessionTableAsync(NpgsqlConnection connection, string table, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS pg_temp.{table}; CREATE TEMP TABLE {table} ({Columns})", cancellationToken: ct));
+        return new DropOnDispose(connection, table);
+    }
+
+    private sealed class DropOnDispose(NpgsqlConnection connection, string table) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            // after a failure too; a broken connection is not returned to the pool with the table
+            try { await connection.ExecuteAsync($"DROP TABLE IF EXISTS pg_temp.{table}"); }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException) { }
+        }
     }
 
     /// <summary>Page objects keyed by id, last occurrence wins (Graph may repeat an object within a round).</summary>

@@ -18,10 +18,30 @@ public sealed class IngestPhasePlanTests(SimulatorFixture fixture) : IClassFixtu
         // The first groups page and the first site-list page answer 2 s late (the simulator's "slow" fault): the chain
         // goes on meanwhile — the drives list the users' OneDrives before the site list is there.
         await fixture.SetFaultsAsync(new { script = new[] { "slow@/groups/delta", "slow@getAllSites" } });
+        // While the drives phase reports with the site list still being read, no listing holds a transaction open across
+        // its Graph reads: the sites phase waits for its slow first page, the drives phase between its waves.
+        var database = await fixture.ScalarAsync<string>("SELECT current_database()");
+        var heldOpen = new ConcurrentBag<string>();
+        var checks = 0;
+        var watched = new RecordingProgress
+        {
+            CancelWhen = f =>
+            {
+                if (!Equals(f.GetValueOrDefault("phase"), GraphIngestConfig.Phases.Drives)
+                    || f.GetValueOrDefault("alongside") is not IReadOnlyList<string> a || !a.Contains(GraphIngestConfig.Phases.Sites)) return false;
+                Interlocked.Increment(ref checks);
+                foreach (var q in fixture.QueryAsync<string>("""
+                        SELECT query FROM pg_stat_activity
+                        WHERE datname = @Database AND state LIKE 'idle in transaction%' AND (query LIKE '%stage_sites%' OR query LIKE '%stage_drives%')
+                        """, new { Database = database }).GetAwaiter().GetResult())
+                    heldOpen.Add(q);
+                return false;
+            },
+        };
         (JobOutcome Outcome, RecordingProgress Progress) run;
         try
         {
-            run = await fixture.IngestAsync();
+            run = await fixture.IngestAsync(progress: watched);
         }
         finally
         {
@@ -29,6 +49,8 @@ public sealed class IngestPhasePlanTests(SimulatorFixture fixture) : IClassFixtu
         }
         var (outcome, progress) = run;
         await GroundTruth.AssertMatchesAsync(fixture);
+        Assert.True(checks > 0, "the drives phase never reported while the site list was read");
+        Assert.Empty(heldOpen);
 
         // The drives phase started while the groups and the site list were still being read, and said so in the progress.
         Assert.Contains(progress.Reports, r => Equals(r["phase"], GraphIngestConfig.Phases.Drives)
