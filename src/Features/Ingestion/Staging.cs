@@ -5,7 +5,10 @@ using NpgsqlTypes;
 
 namespace Sentinel.Features.Ingestion;
 
-/// <summary>Binary COPY of page rows into a transaction-scoped temp table (then one set-based merge).</summary>
+/// <summary>
+/// Graph objects on their way to a set-based merge: binary COPY into a temp table (transaction-scoped for a permission
+/// chunk, session-scoped for a listing that reads Graph for minutes), or a directory page as array parameters.
+/// </summary>
 internal static class Staging
 {
     public static async Task CopyAsync(NpgsqlConnection connection, string table, IEnumerable<StageRow> rows, CancellationToken ct, bool create = true)
@@ -44,7 +47,7 @@ internal static class Staging
     {
         public async ValueTask DisposeAsync()
         {
-            // after a failure too; a broken connection is not returned to the pool with the table
+            // after a failure too (its transaction rolled back first); on a broken connection there is nothing to drop
             try { await connection.ExecuteAsync($"DROP TABLE IF EXISTS pg_temp.{table}"); }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException) { }
         }
